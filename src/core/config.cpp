@@ -1,0 +1,457 @@
+#include "core/config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+extern char** environ;
+
+namespace argus {
+namespace {
+
+using Setter = std::function<std::string(const std::string& raw, Config& c)>;
+
+// One configuration key. `set` parses the raw text and stores it, returning "" or a
+// description of what is allowed.
+struct Key {
+  std::string path;
+  std::string env;
+  std::string allowed;
+  std::string default_text;
+  Setter set;
+};
+
+std::string trim(std::string s) {
+  auto ws = [](unsigned char ch) { return std::isspace(ch) != 0; };
+  s.erase(s.begin(), std::find_if_not(s.begin(), s.end(), ws));
+  s.erase(std::find_if_not(s.rbegin(), s.rend(), ws).base(), s.end());
+  return s;
+}
+
+template <typename Int>
+Setter integer(std::function<Int&(Config&)> field, long long lo, long long hi) {
+  return [field, lo, hi](const std::string& raw, Config& c) -> std::string {
+    long long v = 0;
+    auto [p, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), v);
+    if (ec != std::errc() || p != raw.data() + raw.size() || v < lo || v > hi) {
+      return "must be an integer between " + std::to_string(lo) + " and " + std::to_string(hi);
+    }
+    field(c) = static_cast<Int>(v);
+    return "";
+  };
+}
+
+// Sizes accept plain bytes or a k/m/g suffix (powers of 1024).
+Setter size_bytes(std::function<std::size_t&(Config&)> field, std::size_t lo, std::size_t hi) {
+  return [field, lo, hi](const std::string& raw, Config& c) -> std::string {
+    std::string s = raw;
+    std::size_t mult = 1;
+    if (!s.empty()) {
+      char u = static_cast<char>(std::tolower(static_cast<unsigned char>(s.back())));
+      if (u == 'b' && s.size() > 1) {
+        s.pop_back();
+        u = static_cast<char>(std::tolower(static_cast<unsigned char>(s.back())));
+      }
+      if (u == 'k') mult = 1024;
+      else if (u == 'm') mult = 1024 * 1024;
+      else if (u == 'g') mult = 1024 * 1024 * 1024;
+      if (mult != 1) s.pop_back();
+    }
+    unsigned long long v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    std::string why = "must be a size between " + std::to_string(lo) + " and " +
+                      std::to_string(hi) + " bytes (suffixes k, m, g allowed)";
+    if (s.empty() || ec != std::errc() || p != s.data() + s.size()) return why;
+    unsigned long long bytes = v * mult;
+    if (v != 0 && bytes / mult != v) return why;
+    if (bytes < lo || bytes > hi) return why;
+    field(c) = static_cast<std::size_t>(bytes);
+    return "";
+  };
+}
+
+Setter duration(std::function<std::int64_t&(Config&)> field, std::int64_t lo_ms, std::int64_t hi_ms) {
+  return [field, lo_ms, hi_ms](const std::string& raw, Config& c) -> std::string {
+    auto ms = parse_duration_ms(raw);
+    if (!ms || *ms < lo_ms || *ms > hi_ms) {
+      return "must be a duration between " + std::to_string(lo_ms) + "ms and " +
+             std::to_string(hi_ms / 1000) + "s, e.g. \"30s\", \"500ms\", \"2m\"";
+    }
+    field(c) = *ms;
+    return "";
+  };
+}
+
+Setter boolean(std::function<bool&(Config&)> field) {
+  return [field](const std::string& raw, Config& c) -> std::string {
+    std::string v = raw;
+    std::transform(v.begin(), v.end(), v.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    if (v == "true" || v == "yes" || v == "on" || v == "1") field(c) = true;
+    else if (v == "false" || v == "no" || v == "off" || v == "0") field(c) = false;
+    else return "must be true or false";
+    return "";
+  };
+}
+
+std::string set_listen(const std::string& raw, Config& c) {
+  const std::string why = "must be HOST:PORT with a port between 0 and 65535, e.g. 0.0.0.0:8080 or [::1]:8080";
+  std::size_t colon = raw.rfind(':');
+  if (colon == std::string::npos || colon == 0) return why;
+  std::string host = raw.substr(0, colon);
+  std::string port = raw.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned v = 0;
+  auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
+  if (port.empty() || ec != std::errc() || p != port.data() + port.size() || v > 65535) return why;
+  if (host.empty() || host.find_first_of(" /\t") != std::string::npos) return why;
+  c.server.listen_host = host;
+  c.server.listen_port = static_cast<std::uint16_t>(v);
+  return "";
+}
+
+const std::vector<Key>& schema() {
+  static const std::vector<Key> keys = {
+      {"data_dir", "ARGUS_DATA_DIR", "a directory path (created if missing)", "./data",
+       [](const std::string& raw, Config& c) -> std::string {
+         if (raw.empty()) return "must be a non-empty directory path";
+         c.data_dir = raw;
+         return "";
+       }},
+      {"server.listen", "ARGUS_LISTEN", "HOST:PORT", "0.0.0.0:8080", set_listen},
+      {"server.io_threads", "ARGUS_IO_THREADS", "integer 1..64", "2",
+       integer<int>([](Config& c) -> int& { return c.server.io_threads; }, 1, 64)},
+      {"server.max_connections", "ARGUS_MAX_CONNECTIONS", "integer 1..100000", "1024",
+       integer<std::size_t>([](Config& c) -> std::size_t& { return c.server.max_connections; }, 1, 100000)},
+      {"server.max_body_bytes", "ARGUS_MAX_BODY_BYTES", "size 1k..1g", "1m",
+       size_bytes([](Config& c) -> std::size_t& { return c.server.max_body_bytes; }, 1024, std::size_t{1} << 30)},
+      {"server.max_header_bytes", "ARGUS_MAX_HEADER_BYTES", "size 1k..1m", "8k",
+       size_bytes([](Config& c) -> std::size_t& { return c.server.max_header_bytes; }, 1024, std::size_t{1} << 20)},
+      {"server.header_timeout", "ARGUS_HEADER_TIMEOUT", "duration 100ms..1h", "60s",
+       duration([](Config& c) -> std::int64_t& { return c.server.header_timeout_ms; }, 100, 3'600'000)},
+      {"server.body_timeout", "ARGUS_BODY_TIMEOUT", "duration 100ms..1h", "60s",
+       duration([](Config& c) -> std::int64_t& { return c.server.body_timeout_ms; }, 100, 3'600'000)},
+      {"server.idle_timeout", "ARGUS_IDLE_TIMEOUT", "duration 100ms..1h", "75s",
+       duration([](Config& c) -> std::int64_t& { return c.server.idle_timeout_ms; }, 100, 3'600'000)},
+      {"server.shutdown_timeout", "ARGUS_SHUTDOWN_TIMEOUT", "duration 0..10m", "10s",
+       duration([](Config& c) -> std::int64_t& { return c.server.shutdown_timeout_ms; }, 0, 600'000)},
+      {"server.access_log", "ARGUS_ACCESS_LOG", "true|false", "false",
+       boolean([](Config& c) -> bool& { return c.server.access_log; })},
+      {"log.level", "ARGUS_LOG_LEVEL", "trace|debug|info|warn|error|off", "info",
+       [](const std::string& raw, Config& c) -> std::string {
+         return log::parse_level(raw, c.log.level) ? "" : "must be one of trace, debug, info, warn, error, off";
+       }},
+      {"log.format", "ARGUS_LOG_FORMAT", "json|text", "json",
+       [](const std::string& raw, Config& c) -> std::string {
+         return log::parse_format(raw, c.log.format) ? "" : "must be json or text";
+       }},
+      {"store.url", "ARGUS_STORE_URL", "sqlite:///path/argus.db", "sqlite://<data_dir>/argus.db",
+       [](const std::string& raw, Config& c) -> std::string {
+         if (raw.rfind("sqlite://", 0) != 0 || raw.size() <= 9) {
+           return "must be sqlite:///path/to/argus.db (postgresql:// is not supported by this build yet)";
+         }
+         c.store.url = raw;
+         return "";
+       }},
+      {"store.synchronous", "ARGUS_STORE_SYNCHRONOUS", "off|normal|full", "normal",
+       [](const std::string& raw, Config& c) -> std::string {
+         if (raw == "off") c.store.synchronous = SqliteSync::kOff;
+         else if (raw == "normal") c.store.synchronous = SqliteSync::kNormal;
+         else if (raw == "full") c.store.synchronous = SqliteSync::kFull;
+         else return "must be off, normal or full (see README: Durability)";
+         return "";
+       }},
+      {"store.busy_timeout", "ARGUS_STORE_BUSY_TIMEOUT", "duration 0..10m", "5s",
+       duration([](Config& c) -> std::int64_t& { return c.store.busy_timeout_ms; }, 0, 600'000)},
+      {"store.write_queue", "ARGUS_STORE_WRITE_QUEUE", "integer 1..1000000", "4096",
+       integer<std::size_t>([](Config& c) -> std::size_t& { return c.store.write_queue; }, 1, 1'000'000)},
+      {"store.write_batch_max", "ARGUS_STORE_WRITE_BATCH_MAX", "integer 1..100000", "256",
+       integer<std::size_t>([](Config& c) -> std::size_t& { return c.store.write_batch_max; }, 1, 100'000)},
+      {"store.read_connections", "ARGUS_STORE_READ_CONNECTIONS", "integer 1..64", "4",
+       integer<int>([](Config& c) -> int& { return c.store.read_connections; }, 1, 64)},
+  };
+  return keys;
+}
+
+const Key* find_key(const std::string& path) {
+  for (const auto& k : schema()) {
+    if (k.path == path) return &k;
+  }
+  return nullptr;
+}
+
+// The immediate children of a section path ("" = top level), for "allowed keys" messages.
+std::vector<std::string> children_of(const std::string& section) {
+  std::set<std::string> out;
+  std::string prefix = section.empty() ? "" : section + ".";
+  for (const auto& k : schema()) {
+    if (k.path.rfind(prefix, 0) != 0) continue;
+    std::string rest = k.path.substr(prefix.size());
+    out.insert(rest.substr(0, rest.find('.')));
+  }
+  if (section.empty()) out.insert("cameras");
+  return {out.begin(), out.end()};
+}
+
+bool is_section(const std::string& path) {
+  std::string prefix = path + ".";
+  return std::any_of(schema().begin(), schema().end(),
+                     [&](const Key& k) { return k.path.rfind(prefix, 0) == 0; });
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) {
+    if (!out.empty()) out += ", ";
+    out += s;
+  }
+  return out;
+}
+
+std::string quote(const std::string& v) {
+  nlohmann::json j = v;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+struct Loader {
+  Config config;
+  std::vector<std::string> problems;
+
+  void apply(const Key& key, const std::string& raw, const std::string& origin) {
+    std::string why = key.set(trim(raw), config);
+    if (!why.empty()) {
+      problems.push_back(key.path + " = " + quote(raw) + " (" + origin + "): " + why);
+    }
+  }
+};
+
+// YAML scalars are untyped in yaml-cpp: quoted ones are strings; plain ones are read as
+// null, bool, integer, float or string, in that order.
+nlohmann::json yaml_to_json(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return nullptr;
+    case YAML::NodeType::Sequence: {
+      nlohmann::json arr = nlohmann::json::array();
+      for (const auto& item : node) arr.push_back(yaml_to_json(item));
+      return arr;
+    }
+    case YAML::NodeType::Map: {
+      nlohmann::json obj = nlohmann::json::object();
+      for (const auto& kv : node) obj[kv.first.Scalar()] = yaml_to_json(kv.second);
+      return obj;
+    }
+    case YAML::NodeType::Scalar:
+      break;
+  }
+  const std::string& s = node.Scalar();
+  if (node.Tag() == "!") return s;
+  if (s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  long long i = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), i);
+  if (!s.empty() && ec == std::errc() && p == s.data() + s.size()) return i;
+  double d = 0;
+  auto [p2, ec2] = std::from_chars(s.data(), s.data() + s.size(), d);
+  if (!s.empty() && ec2 == std::errc() && p2 == s.data() + s.size()) return d;
+  return s;
+}
+
+// "/zones/0/polygon" -> ".zones[0].polygon"
+std::string pointer_to_path(const std::string& pointer) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < pointer.size()) {
+    std::size_t next = pointer.find('/', i + 1);
+    std::string token = pointer.substr(i + 1, next == std::string::npos ? std::string::npos : next - i - 1);
+    bool numeric = !token.empty() && std::all_of(token.begin(), token.end(), ::isdigit);
+    out += numeric ? "[" + token + "]" : "." + token;
+    if (next == std::string::npos) break;
+    i = next;
+  }
+  return out;
+}
+
+void load_cameras(const YAML::Node& node, const std::string& origin, Loader& L) {
+  if (!node.IsSequence()) {
+    L.problems.push_back("cameras (" + origin + "): must be a list of cameras");
+    return;
+  }
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    nlohmann::json doc = yaml_to_json(node[i]);
+    Camera cam;
+    FieldErrors errors;
+    std::string prefix = "/" + std::to_string(i);
+    camera_from_json(doc, cam, errors, false, prefix);
+    for (const auto& e : errors) {
+      L.problems.push_back("cameras" + pointer_to_path(e.pointer) + " (" + origin + "): " + e.detail);
+    }
+    if (errors.empty()) {
+      if (!ids.insert(cam.id).second) {
+        L.problems.push_back("cameras[" + std::to_string(i) + "].id (" + origin +
+                             "): duplicates an earlier camera id " + quote(cam.id));
+      }
+      L.config.cameras.push_back(std::move(cam));
+    }
+  }
+}
+
+void walk_yaml(const YAML::Node& node, const std::string& section, const std::string& origin, Loader& L) {
+  for (const auto& kv : node) {
+    std::string name = kv.first.Scalar();
+    std::string path = section.empty() ? name : section + "." + name;
+    if (section.empty() && name == "cameras") {
+      load_cameras(kv.second, origin, L);
+      continue;
+    }
+    if (const Key* key = find_key(path)) {
+      if (!kv.second.IsScalar()) {
+        L.problems.push_back(path + " (" + origin + "): must be a single value (" + key->allowed + ")");
+        continue;
+      }
+      L.apply(*key, kv.second.Scalar(), origin);
+    } else if (is_section(path)) {
+      if (kv.second.IsNull()) continue;
+      if (!kv.second.IsMap()) {
+        L.problems.push_back(path + " (" + origin + "): must be a mapping of keys: " + join(children_of(path)));
+        continue;
+      }
+      walk_yaml(kv.second, path, origin, L);
+    } else {
+      L.problems.push_back(path + " (" + origin + "): unknown key; allowed " +
+                           (section.empty() ? "top-level keys" : "keys under " + section) + ": " +
+                           join(children_of(section)));
+    }
+  }
+}
+
+}  // namespace
+
+std::string_view sqlite_sync_name(SqliteSync s) {
+  switch (s) {
+    case SqliteSync::kOff: return "off";
+    case SqliteSync::kNormal: return "normal";
+    case SqliteSync::kFull: return "full";
+  }
+  return "normal";
+}
+
+std::map<std::string, std::string> argus_environment() {
+  std::map<std::string, std::string> out;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view kv(*e);
+    if (kv.rfind("ARGUS_", 0) != 0) continue;
+    std::size_t eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    out.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return out;
+}
+
+Result<Config> load_config(const ConfigSources& sources) {
+  Loader L;
+  if (!sources.file.empty()) {
+    std::string origin = "file " + sources.file;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(sources.file, ec)) {
+      return Status::invalid_argument("config file " + quote(sources.file) + " does not exist or is not a file");
+    }
+    try {
+      YAML::Node root = YAML::LoadFile(sources.file);
+      if (root.IsMap()) {
+        walk_yaml(root, "", origin, L);
+      } else if (!root.IsNull()) {
+        L.problems.push_back("(" + origin + "): the top level must be a mapping of keys: " + join(children_of("")));
+      }
+    } catch (const YAML::Exception& e) {
+      return Status::invalid_argument("config file " + quote(sources.file) + " is not valid YAML: line " +
+                                      std::to_string(e.mark.line + 1) + ", column " +
+                                      std::to_string(e.mark.column + 1) + ": " + e.msg);
+    }
+  }
+  for (const auto& key : schema()) {
+    auto it = sources.env.find(key.env);
+    if (it != sources.env.end()) L.apply(key, it->second, "environment " + key.env);
+  }
+  for (const auto& [path, value] : sources.flags) {
+    const Key* key = find_key(path);
+    if (key == nullptr) {
+      std::vector<std::string> all;
+      for (const auto& k : schema()) all.push_back(k.path);
+      L.problems.push_back(path + " (flag): unknown key; known keys: " + join(all));
+      continue;
+    }
+    L.apply(*key, value, "flag");
+  }
+  if (!L.problems.empty()) {
+    std::string msg = "invalid configuration:";
+    for (const auto& p : L.problems) msg += "\n  " + p;
+    return Status::invalid_argument(msg);
+  }
+  Config c = std::move(L.config);
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(c.data_dir, ec);
+  if (!ec) c.data_dir = abs.lexically_normal().string();
+  while (c.data_dir.size() > 1 && c.data_dir.back() == '/') c.data_dir.pop_back();
+  if (c.store.url.empty()) c.store.url = "sqlite://" + c.data_dir + "/argus.db";
+  return c;
+}
+
+std::string config_reference() {
+  std::ostringstream out;
+  out << "Configuration keys (YAML path | environment | allowed | default).\n"
+      << "Precedence: flags (--set path=value and the named flags) > environment > file > defaults.\n\n";
+  for (const auto& k : schema()) {
+    out << "  " << k.path << "\n      env " << k.env << "; " << k.allowed << "; default " << k.default_text << "\n";
+  }
+  out << "  cameras\n      a list of cameras, same fields as POST /api/v1/cameras; upserted at start\n";
+  return out.str();
+}
+
+std::string config_to_yaml(const Config& c) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  out << YAML::Key << "data_dir" << YAML::Value << c.data_dir;
+  out << YAML::Key << "server" << YAML::Value << YAML::BeginMap;
+  std::string host = c.server.listen_host.find(':') != std::string::npos ? "[" + c.server.listen_host + "]" : c.server.listen_host;
+  out << YAML::Key << "listen" << YAML::Value << host + ":" + std::to_string(c.server.listen_port);
+  out << YAML::Key << "io_threads" << YAML::Value << c.server.io_threads;
+  out << YAML::Key << "max_connections" << YAML::Value << c.server.max_connections;
+  out << YAML::Key << "max_body_bytes" << YAML::Value << c.server.max_body_bytes;
+  out << YAML::Key << "max_header_bytes" << YAML::Value << c.server.max_header_bytes;
+  out << YAML::Key << "header_timeout" << YAML::Value << std::to_string(c.server.header_timeout_ms) + "ms";
+  out << YAML::Key << "body_timeout" << YAML::Value << std::to_string(c.server.body_timeout_ms) + "ms";
+  out << YAML::Key << "idle_timeout" << YAML::Value << std::to_string(c.server.idle_timeout_ms) + "ms";
+  out << YAML::Key << "shutdown_timeout" << YAML::Value << std::to_string(c.server.shutdown_timeout_ms) + "ms";
+  out << YAML::Key << "access_log" << YAML::Value << c.server.access_log;
+  out << YAML::EndMap;
+  static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
+  out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "level" << YAML::Value << kLevels[static_cast<int>(c.log.level)];
+  out << YAML::Key << "format" << YAML::Value << (c.log.format == log::Format::kJson ? "json" : "text");
+  out << YAML::EndMap;
+  out << YAML::Key << "store" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "url" << YAML::Value << c.store.url;
+  out << YAML::Key << "synchronous" << YAML::Value << std::string(sqlite_sync_name(c.store.synchronous));
+  out << YAML::Key << "busy_timeout" << YAML::Value << std::to_string(c.store.busy_timeout_ms) + "ms";
+  out << YAML::Key << "write_queue" << YAML::Value << c.store.write_queue;
+  out << YAML::Key << "write_batch_max" << YAML::Value << c.store.write_batch_max;
+  out << YAML::Key << "read_connections" << YAML::Value << c.store.read_connections;
+  out << YAML::EndMap;
+  out << YAML::Key << "cameras" << YAML::Value << YAML::BeginSeq;
+  for (const auto& cam : c.cameras) {
+    out << YAML::Flow << YAML::Load(camera_to_json(cam, {.mask_credentials = true, .include_meta = false}).dump());
+  }
+  out << YAML::EndSeq;
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace argus

@@ -1,0 +1,81 @@
+// Configuration: the typed settings of `argus serve`, loaded from defaults, a YAML file,
+// the environment (ARGUS_*) and flags, in increasing precedence.
+//
+// Every key is declared once in the schema (config.cpp); from that one table come the
+// YAML parser, the environment variable names, `--set key=value`, the validation messages
+// and `config_reference()`. Unknown keys and bad values are errors that name the key
+// path, the value, where it came from and what is allowed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/camera.h"
+#include "core/log.h"
+#include "core/status.h"
+
+namespace argus {
+
+struct ServerConfig {
+  std::string listen_host = "0.0.0.0";
+  std::uint16_t listen_port = 8080;
+  int io_threads = 2;
+  std::size_t max_connections = 1024;
+  std::size_t max_body_bytes = 1 << 20;    // 413 beyond (nginx client_max_body_size 1m)
+  std::size_t max_header_bytes = 8 << 10;  // 431 beyond (nginx large_client_header_buffers 8k)
+  std::int64_t header_timeout_ms = 60'000; // nginx client_header_timeout
+  std::int64_t body_timeout_ms = 60'000;   // nginx client_body_timeout
+  std::int64_t idle_timeout_ms = 75'000;   // nginx keepalive_timeout
+  std::int64_t shutdown_timeout_ms = 10'000;
+  bool access_log = false;
+};
+
+struct LogConfig {
+  log::Level level = log::Level::kInfo;
+  log::Format format = log::Format::kJson;
+};
+
+enum class SqliteSync { kOff, kNormal, kFull };
+
+struct StoreConfig {
+  std::string url;  // "" = sqlite under data_dir
+  SqliteSync synchronous = SqliteSync::kNormal;
+  std::int64_t busy_timeout_ms = 5'000;
+  std::size_t write_queue = 4096;     // pending writes before callers are refused
+  std::size_t write_batch_max = 256;  // writes per transaction
+  int read_connections = 4;
+};
+
+struct Config {
+  std::string data_dir = "./data";  // made absolute by load_config
+  ServerConfig server;
+  LogConfig log;
+  StoreConfig store;
+  std::vector<Camera> cameras;  // declared in the file; upserted at start
+};
+
+// Where configuration comes from. `env` is usually the process environment; `flags` maps
+// a key path ("server.listen") to its value as given on the command line.
+struct ConfigSources {
+  std::string file;                          // "" = no file
+  std::map<std::string, std::string> env;    // name -> value
+  std::map<std::string, std::string> flags;  // key path -> value
+};
+
+// Loads and validates. On failure the Status message lists every problem, one per line.
+Result<Config> load_config(const ConfigSources& sources);
+
+// The process environment as a map (only ARGUS_* variables).
+std::map<std::string, std::string> argus_environment();
+
+// A table of every key: path, environment variable, default and what is allowed.
+std::string config_reference();
+
+// The effective configuration as YAML (camera credentials masked).
+std::string config_to_yaml(const Config& config);
+
+std::string_view sqlite_sync_name(SqliteSync s);
+
+}  // namespace argus
