@@ -1,0 +1,82 @@
+// Api: the REST surface of Argus. Builds the router with every route and turns a Request
+// into a Response (404/405/500 problems included). Owns no threads; HttpServer calls
+// handle() on its I/O threads, concurrently.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "api/http.h"
+#include "api/router.h"
+#include "core/camera.h"
+#include "core/clock.h"
+#include "core/config.h"
+
+namespace argus {
+class Store;
+namespace metrics {
+class Registry;
+}
+}  // namespace argus
+
+namespace argus::api {
+
+// Live, read-only camera status as the API shows it (state, reason, fps, last frame).
+// Implemented by whoever runs the cameras (wired in app/). Thread-safe.
+class CameraStatusSource {
+ public:
+  virtual ~CameraStatusSource() = default;
+  // A JSON object for the camera's `status` member.
+  virtual nlohmann::json status(const Camera& camera) const = 0;
+  // Changes whenever any status changes, so responses that embed status can be cached.
+  virtual std::uint64_t revision() const = 0;
+};
+
+// The status shown when no pipeline runs the cameras: "disabled" or "pending".
+class StaticCameraStatus final : public CameraStatusSource {
+ public:
+  nlohmann::json status(const Camera& camera) const override;
+  std::uint64_t revision() const override { return 0; }
+};
+
+struct ApiDeps {
+  Store* store = nullptr;                      // required
+  metrics::Registry* metrics = nullptr;        // required
+  const CameraStatusSource* status = nullptr;  // required
+  const Clock* clock = &system_clock();
+  std::string storage_kind = "sqlite";
+};
+
+class Api {
+ public:
+  explicit Api(ApiDeps deps);
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+
+  Response handle(Request& req);
+  const Router& router() const { return router_; }
+
+ private:
+  struct CamerasCache;
+  void add_system_routes();
+  void add_camera_routes();
+
+  Response list_cameras(Request& req);
+  Response create_camera(Request& req);
+  Response get_camera(Request& req);
+  Response patch_camera(Request& req);
+  Response delete_camera(Request& req);
+
+  ApiDeps deps_;
+  Router router_;
+  std::chrono::steady_clock::time_point started_;
+  UnixMillis started_at_;
+  std::unique_ptr<CamerasCache> cache_;
+};
+
+}  // namespace argus::api

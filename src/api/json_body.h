@@ -1,0 +1,37 @@
+// Reading JSON request bodies and query parameters the same way in every handler.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "api/http.h"
+
+namespace argus::api {
+
+// Parses req.body as JSON. On failure returns a problem response (415 for a non-JSON
+// content type, 400 for malformed JSON with the byte offset, or nesting deeper than 32).
+// `allowed_types` are accepted media types in addition to application/json.
+std::optional<Response> parse_json_body(const Request& req, nlohmann::json& out,
+                                        std::initializer_list<std::string_view> extra_types = {});
+
+// Paging parameters common to every collection: `limit` (default 50, at most 500; a
+// larger value is lowered to 500) and the opaque `cursor`.
+struct Paging {
+  std::size_t limit = 50;
+  std::string after;  // decoded key
+};
+std::optional<Response> parse_paging(const Request& req, Paging& out);
+
+// The opaque cursor for a key: base64url of {"k": key}.
+std::string encode_cursor(const std::string& key);
+
+// FNV-1a 64 of the bytes as a quoted strong ETag.
+std::string make_etag(std::string_view bytes);
+
+// True if the If-None-Match / If-Match header value matches `etag` ("*" matches any).
+bool etag_matches(const std::string& header_value, const std::string& etag);
+
+}  // namespace argus::api

@@ -1,0 +1,98 @@
+#include "api/router.h"
+
+#include <map>
+
+namespace argus::api {
+
+struct Router::Node {
+  std::map<std::string, std::unique_ptr<Node>, std::less<>> literals;
+  std::unique_ptr<Node> param;  // child for "{name}"
+  std::string param_name;
+  std::string pattern;  // set on terminal nodes
+  std::map<Method, Handler> handlers;
+};
+
+Router::Router() : root_(std::make_unique<Node>()) {}
+Router::~Router() = default;
+
+namespace {
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  if (!path.empty() && path.front() == '/') i = 1;
+  while (i <= path.size()) {
+    std::size_t slash = path.find('/', i);
+    if (slash == std::string_view::npos) slash = path.size();
+    out.push_back(path.substr(i, slash - i));
+    i = slash + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+void Router::add(Method method, const std::string& pattern, Handler handler) {
+  Node* node = root_.get();
+  for (std::string_view seg : split_path(pattern)) {
+    if (seg.size() >= 2 && seg.front() == '{' && seg.back() == '}') {
+      if (!node->param) {
+        node->param = std::make_unique<Node>();
+        node->param->param_name = std::string(seg.substr(1, seg.size() - 2));
+      }
+      node = node->param.get();
+    } else {
+      auto it = node->literals.find(seg);
+      if (it == node->literals.end()) {
+        it = node->literals.emplace(std::string(seg), std::make_unique<Node>()).first;
+      }
+      node = it->second.get();
+    }
+  }
+  node->pattern = pattern;
+  if (node->handlers.find(method) == node->handlers.end()) routes_.push_back({method, pattern});
+  node->handlers[method] = std::move(handler);
+}
+
+Router::Match Router::match(Request& req) const {
+  Match m;
+  const Node* node = root_.get();
+  Fields params;
+  for (std::string_view seg : split_path(req.path)) {
+    auto it = node->literals.find(seg);
+    if (it != node->literals.end()) {
+      node = it->second.get();
+      continue;
+    }
+    if (node->param && !seg.empty()) {
+      auto decoded = percent_decode(seg, false);
+      if (!decoded) return m;
+      params.emplace_back(node->param->param_name, std::move(*decoded));
+      node = node->param.get();
+      continue;
+    }
+    return m;
+  }
+  if (node->handlers.empty()) return m;
+  Method method = req.method == Method::kHead ? Method::kGet : req.method;
+  auto h = node->handlers.find(method);
+  if (h == node->handlers.end() && req.method == Method::kHead) h = node->handlers.find(Method::kHead);
+  if (h == node->handlers.end()) {
+    m.status = 405;
+    for (const auto& [meth, _] : node->handlers) {
+      if (!m.allow.empty()) m.allow += ", ";
+      m.allow += method_name(meth);
+      if (meth == Method::kGet) m.allow += ", HEAD";
+    }
+    return m;
+  }
+  m.status = 200;
+  m.handler = &h->second;
+  req.route = node->pattern;
+  req.path_params = std::move(params);
+  return m;
+}
+
+std::vector<RouteInfo> Router::routes() const { return routes_; }
+
+}  // namespace argus::api

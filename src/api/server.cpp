@@ -1,0 +1,523 @@
+#include "api/server.h"
+
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility>.
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <ctime>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "api/problem.h"
+#include "core/ids.h"
+#include "core/log.h"
+#include "metrics/metrics.h"
+
+namespace argus::api {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+// A response body that points at shared immutable bytes, so cached documents are sent
+// without copying.
+struct SharedBody {
+  using value_type = std::shared_ptr<const std::string>;
+  static std::uint64_t size(const value_type& v) { return v ? v->size() : 0; }
+
+  class writer {
+   public:
+    using const_buffers_type = asio::const_buffer;
+    template <bool isRequest, class Fields>
+    writer(const http::header<isRequest, Fields>&, const value_type& body) : body_(body) {}
+    void init(error_code& ec) { ec = {}; }
+    boost::optional<std::pair<const_buffers_type, bool>> get(error_code& ec) {
+      ec = {};
+      if (!body_ || body_->empty()) return boost::none;
+      return {{asio::const_buffer(body_->data(), body_->size()), false}};
+    }
+
+   private:
+    const value_type& body_;
+  };
+};
+
+// RFC 9110 IMF-fixdate, recomputed at most once per second per thread.
+const std::string& http_date() {
+  thread_local std::time_t last = 0;
+  thread_local std::string text;
+  std::time_t now = std::time(nullptr);
+  if (now != last) {
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    text = buf;
+    last = now;
+  }
+  return text;
+}
+
+bool valid_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 200) return false;
+  for (char c : id) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+struct Session {
+  explicit Session(tcp::socket socket) : stream(std::move(socket)) {}
+  beast::tcp_stream stream;
+  bool idle = true;            // waiting for the first byte of a request (strand-only)
+  std::string remote;
+};
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  Impl(const ServerConfig& config, RequestHandler handler, metrics::Registry* metrics)
+      : config_(config),
+        handler_(std::move(handler)),
+        metrics_(metrics),
+        ioc_(config.io_threads),
+        acceptor_(asio::make_strand(ioc_)) {
+    if (metrics_ != nullptr) {
+      connections_gauge_ = &metrics_->gauge("argus_http_connections", "Open HTTP connections.");
+      rejected_ = &metrics_->counter("argus_http_connections_rejected_total",
+                                     "Connections refused because max_connections was reached.");
+    }
+  }
+
+  ~Impl() { stop(std::chrono::milliseconds(0)); }
+
+  Status start() {
+    error_code ec;
+    auto address = asio::ip::make_address(config_.listen_host, ec);
+    if (ec) {
+      // Allow host names such as "localhost".
+      tcp::resolver resolver(ioc_);
+      auto results = resolver.resolve(config_.listen_host, std::to_string(config_.listen_port), ec);
+      if (ec || results.empty()) {
+        return Status::invalid_argument("cannot resolve listen host '" + config_.listen_host + "'");
+      }
+      address = results.begin()->endpoint().address();
+    }
+    tcp::endpoint endpoint(address, config_.listen_port);
+    std::string where = config_.listen_host + ":" + std::to_string(config_.listen_port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return Status::io_error("cannot listen on " + where + ": " + ec.message());
+    port_ = acceptor_.local_endpoint().port();
+    asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
+    for (int i = 0; i < config_.io_threads; ++i) {
+      threads_.emplace_back([this] { run_io(); });
+    }
+    running_ = true;
+    return Status();
+  }
+
+  std::uint16_t port() const { return port_; }
+
+  std::size_t active() const { return active_.load(); }
+
+  std::size_t stop(std::chrono::milliseconds grace) {
+    if (!running_) return 0;
+    running_ = false;
+    draining_ = true;
+    asio::post(acceptor_.get_executor(), [this] {
+      error_code ignored;
+      acceptor_.close(ignored);
+    });
+    for_each_session([](const std::shared_ptr<Session>& s) {
+      asio::post(s->stream.get_executor(), [s] {
+        if (s->idle) s->stream.socket().close();
+      });
+    });
+    std::size_t forced = 0;
+    {
+      std::unique_lock lock(mu_);
+      drained_.wait_for(lock, grace, [&] { return sessions_.empty(); });
+      forced = sessions_.size();
+    }
+    if (forced > 0) {
+      for_each_session([](const std::shared_ptr<Session>& s) {
+        asio::post(s->stream.get_executor(), [s] {
+          error_code ignored;
+          s->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+          s->stream.socket().close(ignored);
+        });
+      });
+      std::unique_lock lock(mu_);
+      drained_.wait_for(lock, std::chrono::seconds(2), [&] { return sessions_.empty(); });
+    }
+    ioc_.stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    return forced;
+  }
+
+ private:
+  void run_io() {
+    for (;;) {
+      try {
+        ioc_.run();
+        return;
+      } catch (const std::exception& e) {
+        log::error("I/O thread caught an exception; continuing", {{"error", e.what()}});
+      }
+    }
+  }
+
+  template <typename F>
+  void for_each_session(F f) {
+    std::vector<std::shared_ptr<Session>> copy;
+    {
+      std::lock_guard lock(mu_);
+      copy.reserve(sessions_.size());
+      for (auto& [id, weak] : sessions_) {
+        if (auto s = weak.lock()) copy.push_back(std::move(s));
+      }
+    }
+    for (auto& s : copy) f(s);
+  }
+
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      error_code ec;
+      tcp::socket socket = co_await acceptor_.async_accept(
+          asio::make_strand(ioc_), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+        // Out of file descriptors and similar: log and keep accepting after a pause.
+        log::warn("accept failed", {{"error", ec.message()}});
+        asio::steady_timer timer(acceptor_.get_executor(), std::chrono::milliseconds(50));
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        continue;
+      }
+      if (draining_) continue;
+      if (active_.load() >= config_.max_connections) {
+        if (rejected_ != nullptr) rejected_->inc();
+        auto s = std::make_shared<Session>(std::move(socket));
+        asio::co_spawn(s->stream.get_executor(), reject_connection(s), asio::detached);
+        continue;
+      }
+      error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      auto session = std::make_shared<Session>(std::move(socket));
+      auto remote = session->stream.socket().remote_endpoint(ignored);
+      session->remote = remote.address().to_string() + ":" + std::to_string(remote.port());
+      std::uint64_t id = next_id_++;
+      {
+        std::lock_guard lock(mu_);
+        sessions_.emplace(id, session);
+      }
+      ++active_;
+      if (connections_gauge_ != nullptr) connections_gauge_->inc();
+      asio::co_spawn(session->stream.get_executor(), run_session(session, id), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> reject_connection(std::shared_ptr<Session> s) {
+    static const std::string kBody =
+        R"({"type":"urn:argus:problem:unavailable","title":"Service Unavailable","status":503,"detail":"too many open connections; retry later","instance":"/"})";
+    static const std::string kResponse =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nRetry-After: 1\r\n"
+        "Connection: close\r\nContent-Length: " + std::to_string(kBody.size()) + "\r\n\r\n" + kBody;
+    error_code ec;
+    s->stream.expires_after(std::chrono::seconds(1));
+    co_await asio::async_write(s->stream, asio::buffer(kResponse), asio::redirect_error(asio::use_awaitable, ec));
+    s->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  }
+
+  void session_ended(std::uint64_t id) {
+    --active_;
+    if (connections_gauge_ != nullptr) connections_gauge_->dec();
+    std::lock_guard lock(mu_);
+    sessions_.erase(id);
+    if (sessions_.empty()) drained_.notify_all();
+  }
+
+  // Writes an error response outside the normal handler path (parse errors, limits).
+  asio::awaitable<void> write_early_error(Session& s, int status, std::string_view type, std::string detail) {
+    Request req;
+    req.request_id = random_hex_id(8);
+    req.path = "/";
+    Response r = problem(status, type, std::move(detail), req);
+    http::response<SharedBody> res{static_cast<http::status>(status), 11};
+    res.set(http::field::content_type, r.content_type);
+    res.set(http::field::date, http_date());
+    res.set("X-Request-Id", req.request_id);
+    res.keep_alive(false);
+    res.body() = r.body;
+    res.prepare_payload();
+    error_code ec;
+    s.stream.expires_after(std::chrono::seconds(5));
+    co_await http::async_write(s.stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    if (metrics_ != nullptr) {
+      request_counter("unmatched", "OTHER", status).inc();
+    }
+  }
+
+  metrics::Counter& request_counter(const std::string& route, std::string_view method, int status) {
+    std::string key = route;
+    key += ' ';
+    key += method;
+    key += ' ';
+    key += std::to_string(status);
+    std::lock_guard lock(metric_mu_);
+    auto it = counters_.find(key);
+    if (it != counters_.end()) return *it->second;
+    auto& c = metrics_->counter("argus_http_requests_total", "HTTP requests handled.",
+                                {{"method", std::string(method)}, {"route", route}, {"status", std::to_string(status)}});
+    counters_.emplace(std::move(key), &c);
+    return c;
+  }
+
+  metrics::Histogram& duration_histogram(const std::string& route, std::string_view method) {
+    std::string key = route;
+    key += ' ';
+    key += method;
+    std::lock_guard lock(metric_mu_);
+    auto it = histograms_.find(key);
+    if (it != histograms_.end()) return *it->second;
+    auto& h = metrics_->histogram("argus_http_request_duration_seconds", "Time to produce a response.",
+                                  metrics::default_seconds_buckets(),
+                                  {{"method", std::string(method)}, {"route", route}});
+    histograms_.emplace(std::move(key), &h);
+    return h;
+  }
+
+  asio::awaitable<void> run_session(std::shared_ptr<Session> s, std::uint64_t id) {
+    try {
+      co_await serve(*s);
+    } catch (const std::exception& e) {
+      log::error("connection failed", {{"error", e.what()}, {"remote", s->remote}});
+    }
+    error_code ignored;
+    s->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    s->stream.socket().close(ignored);
+    session_ended(id);
+  }
+
+  asio::awaitable<void> serve(Session& s) {
+    beast::flat_buffer buffer;
+    for (;;) {
+      // Between requests: wait for the first byte under the idle timeout.
+      if (buffer.size() == 0) {
+        if (draining_) co_return;
+        s.idle = true;
+        error_code ec;
+        s.stream.expires_after(std::chrono::milliseconds(config_.idle_timeout_ms));
+        std::size_t n = co_await s.stream.async_read_some(
+            buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+        s.idle = false;
+        if (ec) co_return;  // closed, idle timeout or shutdown
+        buffer.commit(n);
+      }
+      s.idle = false;
+
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(config_.max_header_bytes));
+      parser.body_limit(config_.max_body_bytes);
+
+      error_code ec;
+      s.stream.expires_after(std::chrono::milliseconds(config_.header_timeout_ms));
+      co_await http::async_read_header(s.stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == http::error::header_limit) {
+        co_await write_early_error(s, 431, "header-too-large",
+                                   "the request header block exceeds " + std::to_string(config_.max_header_bytes) + " bytes");
+        co_return;
+      }
+      if (ec == http::error::body_limit) {
+        co_await write_early_error(s, 413, "body-too-large",
+                                   "the request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes");
+        co_return;
+      }
+      if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
+          ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+        co_return;
+      }
+      if (ec) {
+        co_await write_early_error(s, 400, "bad-request", "malformed HTTP request: " + ec.message());
+        co_return;
+      }
+      auto& header = parser.get();
+      if (header.version() != 11 && header.version() != 10) {
+        co_await write_early_error(s, 400, "bad-request", "unsupported HTTP version");
+        co_return;
+      }
+      if (auto cl = parser.content_length(); cl && *cl > config_.max_body_bytes) {
+        co_await write_early_error(s, 413, "body-too-large",
+                                   "the request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes");
+        co_return;
+      }
+      if (!parser.is_done()) {
+        auto expect = header[http::field::expect];
+        if (beast::iequals(expect, "100-continue")) {
+          http::response<http::empty_body> cont{http::status::continue_, header.version()};
+          s.stream.expires_after(std::chrono::milliseconds(config_.body_timeout_ms));
+          co_await http::async_write(s.stream, cont, asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) co_return;
+        }
+        s.stream.expires_after(std::chrono::milliseconds(config_.body_timeout_ms));
+        co_await http::async_read(s.stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == http::error::body_limit) {
+          co_await write_early_error(s, 413, "body-too-large",
+                                     "the request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes");
+          co_return;
+        }
+        if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
+            ec == asio::error::connection_reset || ec == http::error::partial_message) {
+          co_return;
+        }
+        if (ec) {
+          co_await write_early_error(s, 400, "bad-request", "malformed HTTP request body: " + ec.message());
+          co_return;
+        }
+      }
+      bool keep_alive = parser.keep_alive();
+      bool ok = co_await respond(s, parser.release(), keep_alive);
+      if (!ok || !keep_alive) co_return;
+    }
+  }
+
+  // Runs the handler and writes the response. Returns false if the connection must close.
+  asio::awaitable<bool> respond(Session& s, http::request<http::string_body> msg, bool& keep_alive) {
+    auto started = std::chrono::steady_clock::now();
+    Request req;
+    std::string_view method_text(msg.method_string().data(), msg.method_string().size());
+    req.method = parse_method(method_text);
+    req.target.assign(msg.target().data(), msg.target().size());
+    std::size_t q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    bool query_ok = q == std::string::npos || parse_query(std::string_view(req.target).substr(q + 1), req.query);
+    req.headers.reserve(16);
+    for (const auto& field : msg) {
+      std::string name(field.name_string().data(), field.name_string().size());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req.headers.emplace_back(std::move(name), std::string(field.value().data(), field.value().size()));
+    }
+    req.body = std::move(msg.body());
+    const std::string* given_id = req.header("x-request-id");
+    req.request_id = given_id != nullptr && valid_request_id(*given_id) ? *given_id : random_hex_id(8);
+    req.remote_address = s.remote;
+
+    Response res;
+    {
+      log::ScopedLogContext log_context(req.request_id);
+      if (req.path.empty() || req.path.front() != '/') {
+        res = problem(400, "bad-request", "the request target must be an absolute path", req);
+      } else if (!query_ok) {
+        res = problem(400, "bad-request", "the query string has a malformed percent-escape", req);
+      } else if (req.method == Method::kOther) {
+        res = problem(501, "not-implemented", "method " + std::string(method_text) + " is not supported", req);
+      } else {
+        try {
+          res = handler_(req);
+        } catch (const std::exception& e) {
+          log::error("handler threw", {{"error", e.what()}, {"route", req.route}});
+          res = problem(500, "internal", "the server failed to handle the request; see the server log for request " + req.request_id, req);
+        }
+      }
+    }
+
+    if (draining_) keep_alive = false;
+    http::response<SharedBody> out{static_cast<http::status>(res.status), msg.version()};
+    out.set(http::field::date, http_date());
+    if (!res.content_type.empty()) out.set(http::field::content_type, res.content_type);
+    out.set("X-Request-Id", req.request_id);
+    for (auto& [name, value] : res.headers) out.set(name, value);
+    out.keep_alive(keep_alive);
+    bool no_body = req.method == Method::kHead || res.status == 304 || res.status == 204 || res.status < 200;
+    std::size_t body_size = res.body ? res.body->size() : 0;
+    if (res.status != 304 && res.status != 204) out.content_length(body_size);
+    if (!no_body) out.body() = res.body;
+
+    error_code ec;
+    s.stream.expires_after(std::chrono::milliseconds(config_.body_timeout_ms));
+    http::serializer<false, SharedBody> sr{out};
+    if (no_body) {
+      co_await http::async_write_header(s.stream, sr, asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      co_await http::async_write(s.stream, sr, asio::redirect_error(asio::use_awaitable, ec));
+    }
+
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const std::string route = req.route.empty() ? "unmatched" : req.route;
+    if (metrics_ != nullptr) {
+      std::string_view m = method_name(req.method);
+      request_counter(route, m, res.status).inc();
+      duration_histogram(route, m).observe(seconds);
+    }
+    if (config_.access_log || res.status >= 500) {
+      log::ScopedLogContext log_context(req.request_id);
+      log::write(res.status >= 500 ? log::Level::kError : log::Level::kInfo, "request",
+                 {{"method", std::string(method_text)},
+                  {"path", req.path},
+                  {"route", route},
+                  {"status", res.status},
+                  {"duration_ms", seconds * 1000},
+                  {"bytes", body_size},
+                  {"remote", s.remote}});
+    }
+    co_return !ec;
+  }
+
+  const ServerConfig config_;
+  const RequestHandler handler_;
+  metrics::Registry* const metrics_;
+  metrics::Gauge* connections_gauge_ = nullptr;
+  metrics::Counter* rejected_ = nullptr;
+
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  std::uint16_t port_ = 0;
+  bool running_ = false;
+  std::atomic<bool> draining_{false};
+  std::atomic<std::size_t> active_{0};
+  std::atomic<std::uint64_t> next_id_{1};
+
+  std::mutex mu_;
+  std::condition_variable drained_;
+  std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;  // guarded by mu_
+
+  std::mutex metric_mu_;
+  std::unordered_map<std::string, metrics::Counter*> counters_;      // guarded by metric_mu_
+  std::unordered_map<std::string, metrics::Histogram*> histograms_;  // guarded by metric_mu_
+};
+
+HttpServer::HttpServer(const ServerConfig& config, RequestHandler handler, metrics::Registry* metrics)
+    : impl_(std::make_unique<Impl>(config, std::move(handler), metrics)) {}
+
+HttpServer::~HttpServer() = default;
+
+Status HttpServer::start() { return impl_->start(); }
+std::uint16_t HttpServer::port() const { return impl_->port(); }
+std::size_t HttpServer::stop(std::chrono::milliseconds grace) { return impl_->stop(grace); }
+std::size_t HttpServer::active_connections() const { return impl_->active(); }
+
+}  // namespace argus::api
