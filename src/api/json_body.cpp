@@ -1,5 +1,6 @@
 #include "api/json_body.h"
 
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 
@@ -59,7 +60,8 @@ std::optional<Response> parse_paging(const Request& req, Paging& out) {
   if (auto limit = req.query_param("limit")) {
     long long v = 0;
     auto [p, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), v);
-    if (limit->empty() || p != limit->data() + limit->size() || (ec != std::errc() && ec != std::errc::result_out_of_range) || v < 1) {
+    if (limit->empty() || !std::isdigit(static_cast<unsigned char>(limit->front())) || p != limit->data() + limit->size() || (ec != std::errc() && ec != std::errc::result_out_of_range) ||
+        (ec == std::errc() && v < 1)) {
       return problem(400, "bad-request", "limit must be an integer of at least 1 (at most 500 are returned)", req);
     }
     out.limit = ec == std::errc::result_out_of_range || v > 500 ? 500 : static_cast<std::size_t>(v);
