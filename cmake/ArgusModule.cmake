@@ -26,5 +26,5 @@ function(argus_test module)
   target_include_directories(test_${module} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
   target_link_libraries(test_${module} PRIVATE argus_${module} argus_testing GTest::gtest GTest::gtest_main ${T_LIBS})
   gtest_discover_tests(test_${module} DISCOVERY_TIMEOUT 60
-    PROPERTIES LABELS "unit;${module}" TIMEOUT 300)
+    PROPERTIES LABELS "unit\\;${module}" TIMEOUT 300)
 endfunction()

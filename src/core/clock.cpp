@@ -28,7 +28,8 @@ std::string format_rfc3339(UnixMillis ms) {
   std::time_t t = static_cast<std::time_t>(secs);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[40];
+  // Sized for the widest possible int fields so the compiler can prove no truncation.
+  char buf[96];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<int>(frac));
@@ -72,18 +73,18 @@ std::int64_t days_from_civil(int y, int m, int d) {
 
 std::optional<UnixMillis> parse_rfc3339(std::string_view s) {
   std::size_t pos = 0;
-  int year, mon, day, hour, min, sec;
+  int year = 0, mon = 0, day = 0, hour = 0, min = 0, sec = 0;
   if (!read_int(s, pos, 4, year) || !expect(s, pos, '-') || !read_int(s, pos, 2, mon) ||
       !expect(s, pos, '-') || !read_int(s, pos, 2, day) || !expect(s, pos, 'T') ||
       !read_int(s, pos, 2, hour) || !expect(s, pos, ':') || !read_int(s, pos, 2, min) ||
       !expect(s, pos, ':') || !read_int(s, pos, 2, sec)) {
     return std::nullopt;
   }
-  static const int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (mon < 1 || mon > 12 || day < 1 || day > kDays[mon - 1] || hour > 23 || min > 59 ||
-      sec > 60) {
-    return std::nullopt;
-  }
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mon < 1 || mon > 12 || hour > 23 || min > 59 || sec > 60) return std::nullopt;
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  const int month_days = kDays[mon - 1] + (mon == 2 && leap ? 1 : 0);
+  if (day < 1 || day > month_days) return std::nullopt;
   int millis = 0;
   if (pos < s.size() && s[pos] == '.') {
     ++pos;
@@ -102,7 +103,7 @@ std::optional<UnixMillis> parse_rfc3339(std::string_view s) {
   } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
     int sign = s[pos] == '-' ? -1 : 1;
     ++pos;
-    int oh, om;
+    int oh = 0, om = 0;
     if (!read_int(s, pos, 2, oh) || !expect(s, pos, ':') || !read_int(s, pos, 2, om) ||
         oh > 23 || om > 59) {
       return std::nullopt;
