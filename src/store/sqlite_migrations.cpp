@@ -1,0 +1,86 @@
+#include "store/sqlite_migrations.h"
+
+#include <array>
+
+#include "store/sqlite.h"
+
+namespace argus::sqlite {
+namespace {
+
+// cameras.doc is camera_to_json(camera, {.mask_credentials = false, .include_meta = false});
+// the metadata lives in its own columns.
+constexpr std::string_view kV1 = R"sql(
+CREATE TABLE cameras (
+  id         TEXT PRIMARY KEY NOT NULL,
+  doc        TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  version    INTEGER NOT NULL
+);
+)sql";
+
+constexpr std::array<std::string_view, 1> kMigrations = {kV1};
+
+}  // namespace
+
+std::span<const std::string_view> migrations() { return kMigrations; }
+
+int latest_schema_version() { return static_cast<int>(kMigrations.size()); }
+
+Status newer_schema_error(const std::string& path, int version) {
+  return Status::failed_precondition(
+      "database " + path + " has schema version " + std::to_string(version) +
+      " but this argus only knows up to " + std::to_string(latest_schema_version()) +
+      ": it was written by a newer Argus; upgrade argus or point --data-dir elsewhere");
+}
+
+Result<int> read_schema_version(sqlite3* db, const std::string& path) {
+  std::string what = "read the schema version of " + path;
+  Result<bool> row = Status::internal(what + ": no row");
+  int version = 0;
+  {
+    Result<Statement> stmt = Statement::prepare(db, "PRAGMA user_version", what);
+    row = stmt.ok() ? stmt->step() : Result<bool>(stmt.status());
+    if (row.ok() && *row) version = static_cast<int>(stmt->column_int64(0));
+  }
+  if (!row.ok()) {
+    if (row.status().code() == StatusCode::kCorruption) {
+      return Status::corruption(
+          row.status().message() + " (" + path +
+          " is not an Argus database; move it away or point --data-dir elsewhere)");
+    }
+    return row.status();
+  }
+  if (!*row) return Status::internal(what + ": no row");
+  return version;
+}
+
+Result<int> migrate(sqlite3* db, const std::string& path) {
+  ARGUS_ASSIGN_OR_RETURN(int version, read_schema_version(db, path));
+  if (version > latest_schema_version()) return newer_schema_error(path, version);
+  while (version < latest_schema_version()) {
+    std::string what = "apply schema migration " + std::to_string(version + 1) + " to " + path;
+    ARGUS_RETURN_IF_ERROR(exec(db, "BEGIN IMMEDIATE", what));
+    // Re-read under the write lock: another process may have migrated meanwhile.
+    Result<int> current = read_schema_version(db, path);
+    Status s = current.status();
+    if (s.ok()) {
+      version = *current;
+      if (version > latest_schema_version()) {
+        s = newer_schema_error(path, version);
+      } else if (version < latest_schema_version()) {
+        s = exec(db, std::string(kMigrations[static_cast<std::size_t>(version)]), what);
+        if (s.ok()) s = exec(db, "PRAGMA user_version = " + std::to_string(version + 1), what);
+      }
+    }
+    if (s.ok()) s = exec(db, "COMMIT", what);
+    if (!s.ok()) {
+      if (sqlite3_get_autocommit(db) == 0) (void)exec(db, "ROLLBACK", what);
+      return s;
+    }
+    if (version < latest_schema_version()) ++version;
+  }
+  return version;
+}
+
+}  // namespace argus::sqlite
