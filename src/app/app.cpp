@@ -85,7 +85,7 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   store_options.config = c.store;
   store_options.metrics = parts->metrics.get();
   auto store = open_store(store_options);
-  if (!store.ok()) return store.status().with_context("open store " + c.store.url);
+  if (!store.ok()) return store.status();
   parts->store = std::move(store).value();
 
   for (const auto& cam : c.cameras) {

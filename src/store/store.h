@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/status.h"
+#include "store/records.h"
 
 namespace argus::metrics {
 class Registry;
@@ -72,6 +73,22 @@ class Store {
   // Bumped after every committed camera change made through this object; lets callers
   // cache camera reads cheaply.
   virtual std::uint64_t cameras_revision() const = 0;
+
+  // --- events (one per tracked object) ---
+  // Inserts or replaces each event by id, all in one transaction. Review fields
+  // (reviewed, note) of an existing event are kept: the pipeline does not own them.
+  virtual Status save_events(std::vector<EventRecord> events) = 0;
+  // NotFound if absent.
+  virtual Result<EventRecord> get_event(const std::string& id) = 0;
+  // Newest first (start_time descending, then id descending), filtered by the query.
+  virtual Result<Page<EventRecord>> list_events(const EventQuery& query) = 0;
+
+  // --- counts (per camera, zone and line, per minute) ---
+  // Adds each delta to its row (camera, scope, name, label, bucket): seen, in and out are
+  // summed, peak takes the maximum. One transaction.
+  virtual Status add_counts(std::vector<CountDelta> deltas) = 0;
+  // Rows ordered by bucket, scope, name, label; paged with query.after/limit.
+  virtual Result<Page<CountRow>> query_counts(const CountQuery& query) = 0;
 
   // --- lifecycle and health ---
   // Ok when a read and the writer both work.
