@@ -1,7 +1,9 @@
 #include "core/camera.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <optional>
 #include <set>
 
 #include "core/ids.h"
@@ -41,6 +43,8 @@ void check_members(const json& obj, std::initializer_list<std::string_view> allo
     }
   }
 }
+
+bool is_ascii_digit(char c) { return c >= '0' && c <= '9'; }
 
 bool has_control_chars(std::string_view s) {
   return std::any_of(s.begin(), s.end(),
@@ -110,7 +114,7 @@ std::string check_network_url(const std::string& url, std::string_view scheme) {
     }
   }
   if (!port.empty()) {
-    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit)) {
+    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), is_ascii_digit)) {
       return "has an invalid port";
     }
     int p = std::stoi(port);
@@ -157,11 +161,14 @@ void parse_source(const json& v, const std::string& ptr, SourceSpec& out, Ctx& c
     ctx.add(ptr, "must be an object {kind, url, interval} or a URL string");
     return;
   }
+  // A source given as a plain URL string has no "url" member: its problems point at the
+  // source itself, so the pointer resolves in the document the client sent.
+  const std::string url_ptr = v.is_string() ? ptr : ptr + "/url";
   check_members(obj, {"kind", "url", "interval"}, ptr, ctx);
   std::string url;
   if (obj.contains("url")) {
     if (!obj["url"].is_string()) {
-      ctx.add(ptr + "/url", "must be a string");
+      ctx.add(url_ptr, "must be a string");
       return;
     }
     url = obj["url"].get<std::string>();
@@ -180,12 +187,12 @@ void parse_source(const json& v, const std::string& ptr, SourceSpec& out, Ctx& c
       return;
     }
   } else if (url.empty()) {
-    ctx.add(ptr + "/url", "is required (or set kind to push)");
+    ctx.add(url_ptr, "is required (or set kind to push)");
     return;
   }
   out.kind = kind;
   if (kind == SourceKind::kPush) {
-    if (!url.empty()) ctx.add(ptr + "/url", "must be absent for a push source");
+    if (!url.empty()) ctx.add(url_ptr, "must be absent for a push source");
     out.url.clear();
   } else {
     auto schemes = allowed_schemes(kind);
@@ -195,22 +202,22 @@ void parse_source(const json& v, const std::string& ptr, SourceSpec& out, Ctx& c
       allowed += s;
     }
     if (url.empty()) {
-      ctx.add(ptr + "/url", "is required for a " + std::string(source_kind_name(kind)) + " source");
+      ctx.add(url_ptr, "is required for a " + std::string(source_kind_name(kind)) + " source");
     } else if (url.size() > kMaxUrlLength) {
-      ctx.add(ptr + "/url", "is longer than 2048 characters");
+      ctx.add(url_ptr, "is longer than 2048 characters");
     } else if (has_control_chars(url) || url.find(' ') != std::string::npos) {
-      ctx.add(ptr + "/url", "must not contain spaces or control characters");
+      ctx.add(url_ptr, "must not contain spaces or control characters");
     } else if (scheme.empty() ||
                std::find(schemes.begin(), schemes.end(), scheme) == schemes.end()) {
-      ctx.add(ptr + "/url", "scheme must be one of " + allowed + " for a " +
+      ctx.add(url_ptr, "scheme must be one of " + allowed + " for a " +
                                 std::string(source_kind_name(kind)) + " source");
     } else if (scheme == "file") {
       std::string path = url.substr(7);
       if (path.empty() || path.front() != '/') {
-        ctx.add(ptr + "/url", "must be file:///absolute/path");
+        ctx.add(url_ptr, "must be file:///absolute/path");
       }
     } else if (std::string why = check_network_url(url, scheme); !why.empty()) {
-      ctx.add(ptr + "/url", "is not a valid URL: it " + why);
+      ctx.add(url_ptr, "is not a valid URL: it " + why);
     }
     out.url = url;
   }
@@ -219,7 +226,10 @@ void parse_source(const json& v, const std::string& ptr, SourceSpec& out, Ctx& c
     std::optional<std::int64_t> ms;
     if (iv.is_number()) {
       double secs = iv.get<double>();
-      if (std::isfinite(secs) && secs >= 0) ms = static_cast<std::int64_t>(std::llround(secs * 1000));
+      // Bound before converting: llround of an out-of-range value is unspecified.
+      if (std::isfinite(secs) && secs >= 0 && secs <= 1e9) {
+        ms = static_cast<std::int64_t>(std::llround(secs * 1000));
+      }
     } else if (iv.is_string()) {
       ms = parse_duration_ms(iv.get<std::string>());
     }

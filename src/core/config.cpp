@@ -1,6 +1,7 @@
 #include "core/config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <filesystem>
 #include <functional>
@@ -87,6 +88,20 @@ Setter duration(std::function<std::int64_t&(Config&)> field, std::int64_t lo_ms,
   };
 }
 
+Setter number(std::function<double&(Config&)> field, double lo, double hi) {
+  return [field, lo, hi](const std::string& raw, Config& c) -> std::string {
+    double v = 0;
+    auto [p, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), v);
+    if (raw.empty() || ec != std::errc() || p != raw.data() + raw.size() || !(v >= lo && v <= hi)) {
+      std::ostringstream why;
+      why << "must be a number between " << lo << " and " << hi;
+      return why.str();
+    }
+    field(c) = v;
+    return "";
+  };
+}
+
 Setter boolean(std::function<bool&(Config&)> field) {
   return [field](const std::string& raw, Config& c) -> std::string {
     std::string v = raw;
@@ -105,6 +120,7 @@ std::string set_listen(const std::string& raw, Config& c) {
   std::string host = raw.substr(0, colon);
   std::string port = raw.substr(colon + 1);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.find_first_of("[]") != std::string::npos) return why;  // unbalanced brackets
   unsigned v = 0;
   auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
   if (port.empty() || ec != std::errc() || p != port.data() + port.size() || v > 65535) return why;
@@ -173,6 +189,69 @@ const std::vector<Key>& schema() {
        integer<std::size_t>([](Config& c) -> std::size_t& { return c.store.write_batch_max; }, 1, 100'000)},
       {"store.read_connections", "ARGUS_STORE_READ_CONNECTIONS", "integer 1..64", "4",
        integer<int>([](Config& c) -> int& { return c.store.read_connections; }, 1, 64)},
+      {"detector.kind", "ARGUS_DETECTOR", "hog|onnx|remote", "hog",
+       [](const std::string& raw, Config& c) -> std::string {
+         if (raw != "hog" && raw != "onnx" && raw != "remote") return "must be hog, onnx or remote";
+         c.detector.kind = raw;
+         return "";
+       }},
+      {"detector.workers", "ARGUS_DETECTOR_WORKERS", "integer 1..64", "1",
+       integer<int>([](Config& c) -> int& { return c.detector.workers; }, 1, 64)},
+      {"detector.queue", "ARGUS_DETECTOR_QUEUE", "integer 1..10000", "16",
+       integer<std::size_t>([](Config& c) -> std::size_t& { return c.detector.queue; }, 1, 10'000)},
+      {"detector.overflow", "ARGUS_DETECTOR_OVERFLOW", "drop_oldest|reject", "drop_oldest",
+       [](const std::string& raw, Config& c) -> std::string {
+         if (raw == "drop_oldest") c.detector.overflow_reject = false;
+         else if (raw == "reject") c.detector.overflow_reject = true;
+         else return "must be drop_oldest or reject";
+         return "";
+       }},
+      {"detector.min_score", "ARGUS_DETECTOR_MIN_SCORE", "number 0..1", "0.2",
+       number([](Config& c) -> double& { return c.detector.min_score; }, 0, 1)},
+      {"detector.hog_width", "ARGUS_DETECTOR_HOG_WIDTH", "integer 0 or 64..4096 (0 = full size)", "640",
+       integer<int>([](Config& c) -> int& { return c.detector.hog_width; }, 0, 4096)},
+      {"detector.model", "ARGUS_DETECTOR_MODEL", "path to an .onnx file", "",
+       [](const std::string& raw, Config& c) -> std::string { c.detector.model = raw; return ""; }},
+      {"detector.labels", "ARGUS_DETECTOR_LABELS", "path to a label file, one per line", "(COCO)",
+       [](const std::string& raw, Config& c) -> std::string { c.detector.labels = raw; return ""; }},
+      {"detector.input_width", "ARGUS_DETECTOR_INPUT_WIDTH", "integer 32..4096", "640",
+       integer<int>([](Config& c) -> int& { return c.detector.input_width; }, 32, 4096)},
+      {"detector.input_height", "ARGUS_DETECTOR_INPUT_HEIGHT", "integer 32..4096", "640",
+       integer<int>([](Config& c) -> int& { return c.detector.input_height; }, 32, 4096)},
+      {"detector.nms", "ARGUS_DETECTOR_NMS", "number 0..1", "0.45",
+       number([](Config& c) -> double& { return c.detector.nms; }, 0, 1)},
+      {"detector.url", "ARGUS_DETECTOR_URL", "http(s) URL of a DeepStack-compatible detector", "",
+       [](const std::string& raw, Config& c) -> std::string {
+         if (!raw.empty() && raw.rfind("http://", 0) != 0 && raw.rfind("https://", 0) != 0) {
+           return "must be an http:// or https:// URL";
+         }
+         c.detector.url = raw;
+         return "";
+       }},
+      {"detector.timeout", "ARGUS_DETECTOR_TIMEOUT", "duration 100ms..5m", "5s",
+       duration([](Config& c) -> std::int64_t& { return c.detector.timeout_ms; }, 100, 300'000)},
+      {"detector.retries", "ARGUS_DETECTOR_RETRIES", "integer 0..10", "2",
+       integer<int>([](Config& c) -> int& { return c.detector.retries; }, 0, 10)},
+      {"pipeline.motion_gate", "ARGUS_MOTION_GATE", "true|false", "true",
+       boolean([](Config& c) -> bool& { return c.pipeline.motion_gate; })},
+      {"pipeline.motion_width", "ARGUS_MOTION_WIDTH", "integer 64..1920", "320",
+       integer<int>([](Config& c) -> int& { return c.pipeline.motion_width; }, 64, 1920)},
+      {"pipeline.track_timeout", "ARGUS_TRACK_TIMEOUT", "duration 100ms..1m", "1500ms",
+       duration([](Config& c) -> std::int64_t& { return c.pipeline.track_timeout_ms; }, 100, 60'000)},
+      {"pipeline.count_flush", "ARGUS_COUNT_FLUSH", "duration 1s..5m", "10s",
+       duration([](Config& c) -> std::int64_t& { return c.pipeline.count_flush_ms; }, 1000, 300'000)},
+      {"pipeline.snapshot_quality", "ARGUS_SNAPSHOT_QUALITY", "integer 10..100", "85",
+       integer<int>([](Config& c) -> int& { return c.pipeline.snapshot_quality; }, 10, 100)},
+      {"pipeline.snapshots", "ARGUS_SNAPSHOTS", "true|false", "true",
+       boolean([](Config& c) -> bool& { return c.pipeline.snapshots; })},
+      {"ingest.backoff_initial", "ARGUS_INGEST_BACKOFF_INITIAL", "duration 10ms..1m", "500ms",
+       duration([](Config& c) -> std::int64_t& { return c.ingest.backoff_initial_ms; }, 10, 60'000)},
+      {"ingest.backoff_max", "ARGUS_INGEST_BACKOFF_MAX", "duration 10ms..1h", "30s",
+       duration([](Config& c) -> std::int64_t& { return c.ingest.backoff_max_ms; }, 10, 3'600'000)},
+      {"ingest.read_timeout", "ARGUS_INGEST_READ_TIMEOUT", "duration 100ms..10m", "10s",
+       duration([](Config& c) -> std::int64_t& { return c.ingest.read_timeout_ms; }, 100, 600'000)},
+      {"ingest.offline_after", "ARGUS_INGEST_OFFLINE_AFTER", "duration 100ms..1d", "60s",
+       duration([](Config& c) -> std::int64_t& { return c.ingest.offline_after_ms; }, 100, 86'400'000)},
   };
   return keys;
 }
@@ -254,13 +333,36 @@ nlohmann::json yaml_to_json(const YAML::Node& node) {
   if (s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
   if (s == "true" || s == "True" || s == "TRUE") return true;
   if (s == "false" || s == "False" || s == "FALSE") return false;
+  // Only decimal number syntax is a number: from_chars alone would also take "inf",
+  // "nan" or "infinity", turning a camera named `nan` into a floating-point value.
+  std::string_view num = s;
+  if (!num.empty() && num.front() == '+') num.remove_prefix(1);
+  const bool numeric = !num.empty() && (std::isdigit(static_cast<unsigned char>(num.front())) != 0 ||
+                                        num.front() == '-' || num.front() == '.') &&
+                       num.find_first_not_of("0123456789+-.eE") == std::string_view::npos &&
+                       num.find_first_of("0123456789") != std::string_view::npos;
+  if (!numeric) return s;
   long long i = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), i);
-  if (!s.empty() && ec == std::errc() && p == s.data() + s.size()) return i;
+  auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), i);
+  if (ec == std::errc() && p == num.data() + num.size()) return i;
   double d = 0;
-  auto [p2, ec2] = std::from_chars(s.data(), s.data() + s.size(), d);
-  if (!s.empty() && ec2 == std::errc() && p2 == s.data() + s.size()) return d;
+  auto [p2, ec2] = std::from_chars(num.data(), num.data() + num.size(), d);
+  if (ec2 == std::errc() && p2 == num.data() + num.size()) return d;
   return s;
+}
+
+// Undoes json_pointer_escape: "~1" -> '/', "~0" -> '~'.
+std::string pointer_unescape(const std::string& token) {
+  std::string out;
+  for (std::size_t i = 0; i < token.size(); ++i) {
+    if (token[i] == '~' && i + 1 < token.size() && (token[i + 1] == '0' || token[i + 1] == '1')) {
+      out += token[i + 1] == '0' ? '~' : '/';
+      ++i;
+    } else {
+      out += token[i];
+    }
+  }
+  return out;
 }
 
 // "/zones/0/polygon" -> ".zones[0].polygon"
@@ -270,8 +372,9 @@ std::string pointer_to_path(const std::string& pointer) {
   while (i < pointer.size()) {
     std::size_t next = pointer.find('/', i + 1);
     std::string token = pointer.substr(i + 1, next == std::string::npos ? std::string::npos : next - i - 1);
-    bool numeric = !token.empty() && std::all_of(token.begin(), token.end(), ::isdigit);
-    out += numeric ? "[" + token + "]" : "." + token;
+    bool numeric = !token.empty() && std::all_of(token.begin(), token.end(),
+                                                 [](char ch) { return ch >= '0' && ch <= '9'; });
+    out += numeric ? "[" + token + "]" : "." + pointer_unescape(token);
     if (next == std::string::npos) break;
     i = next;
   }
@@ -279,6 +382,7 @@ std::string pointer_to_path(const std::string& pointer) {
 }
 
 void load_cameras(const YAML::Node& node, const std::string& origin, Loader& L) {
+  if (node.IsNull()) return;  // "cameras:" with every entry commented out
   if (!node.IsSequence()) {
     L.problems.push_back("cameras (" + origin + "): must be a list of cameras");
     return;
@@ -329,6 +433,51 @@ void walk_yaml(const YAML::Node& node, const std::string& section, const std::st
                            (section.empty() ? "top-level keys" : "keys under " + section) + ": " +
                            join(children_of(section)));
     }
+  }
+}
+
+// Emits a JSON value as YAML that yaml_to_json reads back to the same value. Strings are
+// always double-quoted: a plain `123`, `true` or `null` would come back as another type.
+void emit_json(YAML::Emitter& out, const nlohmann::json& v) {
+  switch (v.type()) {
+    case nlohmann::json::value_t::object:
+      out << YAML::BeginMap;
+      for (const auto& [k, x] : v.items()) {
+        out << YAML::Key << k << YAML::Value;
+        emit_json(out, x);
+      }
+      out << YAML::EndMap;
+      return;
+    case nlohmann::json::value_t::array: {
+      const bool scalars = std::none_of(v.begin(), v.end(), [](const nlohmann::json& x) {
+        return x.is_structured();
+      });
+      if (scalars) out << YAML::Flow;  // points and label lists stay on one line
+      out << YAML::BeginSeq;
+      for (const auto& x : v) emit_json(out, x);
+      out << YAML::EndSeq;
+      return;
+    }
+    case nlohmann::json::value_t::string:
+      out << YAML::DoubleQuoted << v.get_ref<const std::string&>();
+      return;
+    case nlohmann::json::value_t::boolean:
+      out << v.get<bool>();
+      return;
+    case nlohmann::json::value_t::number_integer:
+      out << v.get<std::int64_t>();
+      return;
+    case nlohmann::json::value_t::number_unsigned:
+      out << v.get<std::uint64_t>();
+      return;
+    case nlohmann::json::value_t::number_float:
+      out << v.dump();  // shortest text that reads back to the same double
+      return;
+    case nlohmann::json::value_t::null:
+    case nlohmann::json::value_t::binary:
+    case nlohmann::json::value_t::discarded:
+      out << YAML::Null;
+      return;
   }
 }
 
@@ -400,7 +549,7 @@ Result<Config> load_config(const ConfigSources& sources) {
   auto abs = std::filesystem::absolute(c.data_dir, ec);
   if (!ec) c.data_dir = abs.lexically_normal().string();
   while (c.data_dir.size() > 1 && c.data_dir.back() == '/') c.data_dir.pop_back();
-  if (c.store.url.empty()) c.store.url = "sqlite://" + c.data_dir + "/argus.db";
+  if (c.store.url.empty()) c.store.url = "sqlite://" + (c.data_dir == "/" ? "" : c.data_dir) + "/argus.db";
   return c;
 }
 
@@ -445,9 +594,42 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "write_batch_max" << YAML::Value << c.store.write_batch_max;
   out << YAML::Key << "read_connections" << YAML::Value << c.store.read_connections;
   out << YAML::EndMap;
+  const DetectorSettings& d = c.detector;
+  out << YAML::Key << "detector" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "kind" << YAML::Value << d.kind;
+  out << YAML::Key << "workers" << YAML::Value << d.workers;
+  out << YAML::Key << "queue" << YAML::Value << d.queue;
+  out << YAML::Key << "overflow" << YAML::Value << (d.overflow_reject ? "reject" : "drop_oldest");
+  out << YAML::Key << "min_score" << YAML::Value << d.min_score;
+  out << YAML::Key << "hog_width" << YAML::Value << d.hog_width;
+  if (!d.model.empty()) out << YAML::Key << "model" << YAML::Value << d.model;
+  if (!d.labels.empty()) out << YAML::Key << "labels" << YAML::Value << d.labels;
+  out << YAML::Key << "input_width" << YAML::Value << d.input_width;
+  out << YAML::Key << "input_height" << YAML::Value << d.input_height;
+  out << YAML::Key << "nms" << YAML::Value << d.nms;
+  if (!d.url.empty()) out << YAML::Key << "url" << YAML::Value << mask_url_credentials(d.url);
+  out << YAML::Key << "timeout" << YAML::Value << std::to_string(d.timeout_ms) + "ms";
+  out << YAML::Key << "retries" << YAML::Value << d.retries;
+  out << YAML::EndMap;
+  const PipelineSettings& p = c.pipeline;
+  out << YAML::Key << "pipeline" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "motion_gate" << YAML::Value << p.motion_gate;
+  out << YAML::Key << "motion_width" << YAML::Value << p.motion_width;
+  out << YAML::Key << "track_timeout" << YAML::Value << std::to_string(p.track_timeout_ms) + "ms";
+  out << YAML::Key << "count_flush" << YAML::Value << std::to_string(p.count_flush_ms) + "ms";
+  out << YAML::Key << "snapshot_quality" << YAML::Value << p.snapshot_quality;
+  out << YAML::Key << "snapshots" << YAML::Value << p.snapshots;
+  out << YAML::EndMap;
+  const IngestSettings& g = c.ingest;
+  out << YAML::Key << "ingest" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "backoff_initial" << YAML::Value << std::to_string(g.backoff_initial_ms) + "ms";
+  out << YAML::Key << "backoff_max" << YAML::Value << std::to_string(g.backoff_max_ms) + "ms";
+  out << YAML::Key << "read_timeout" << YAML::Value << std::to_string(g.read_timeout_ms) + "ms";
+  out << YAML::Key << "offline_after" << YAML::Value << std::to_string(g.offline_after_ms) + "ms";
+  out << YAML::EndMap;
   out << YAML::Key << "cameras" << YAML::Value << YAML::BeginSeq;
   for (const auto& cam : c.cameras) {
-    out << YAML::Flow << YAML::Load(camera_to_json(cam, {.mask_credentials = true, .include_meta = false}).dump());
+    emit_json(out, camera_to_json(cam, {.mask_credentials = true, .include_meta = false}));
   }
   out << YAML::EndSeq;
   out << YAML::EndMap;

@@ -48,11 +48,48 @@ struct StoreConfig {
   int read_connections = 4;
 };
 
+// The shared detector pool (see vision/detector.h for what each kind needs).
+struct DetectorSettings {
+  std::string kind = "hog";          // hog | onnx | remote
+  int workers = 1;                   // detector threads (one model instance each)
+  std::size_t queue = 16;            // detection jobs waiting for a worker
+  bool overflow_reject = false;      // false: drop the oldest job; true: reject the new one
+  double min_score = 0.2;            // detector threshold (cameras filter with their own min_score)
+  int hog_width = 640;
+  std::string model;                 // onnx model path
+  std::string labels;                // onnx label file ("" = COCO)
+  int input_width = 640;
+  int input_height = 640;
+  double nms = 0.45;
+  std::string url;                   // remote detector URL
+  std::int64_t timeout_ms = 5'000;
+  int retries = 2;
+};
+
+struct PipelineSettings {
+  bool motion_gate = true;           // detect only when something moves or is tracked
+  int motion_width = 320;
+  std::int64_t track_timeout_ms = 1'500;
+  std::int64_t count_flush_ms = 10'000;
+  int snapshot_quality = 85;
+  bool snapshots = true;
+};
+
+struct IngestSettings {
+  std::int64_t backoff_initial_ms = 500;
+  std::int64_t backoff_max_ms = 30'000;
+  std::int64_t read_timeout_ms = 10'000;
+  std::int64_t offline_after_ms = 60'000;
+};
+
 struct Config {
   std::string data_dir = "./data";  // made absolute by load_config
   ServerConfig server;
   LogConfig log;
   StoreConfig store;
+  DetectorSettings detector;
+  PipelineSettings pipeline;
+  IngestSettings ingest;
   std::vector<Camera> cameras;  // declared in the file; upserted at start
 };
 

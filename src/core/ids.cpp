@@ -1,12 +1,25 @@
 #include "core/ids.h"
 
 #include <array>
+#include <cstdint>
 #include <random>
 
 namespace argus {
 
+namespace {
+// One 32-bit random_device draw would give only 2^32 distinct streams across all threads
+// and processes, so ids from different workers could repeat; seed the full state instead.
+std::mt19937_64 make_seeded_rng() {
+  std::random_device rd;
+  std::array<std::uint32_t, 8> seed{};
+  for (auto& s : seed) s = rd();
+  std::seed_seq seq(seed.begin(), seed.end());
+  return std::mt19937_64(seq);
+}
+}  // namespace
+
 std::string random_hex_id(std::size_t bytes) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
+  thread_local std::mt19937_64 rng = make_seeded_rng();
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(bytes * 2);

@@ -1,6 +1,7 @@
 #include "core/log.h"
 
 #include <atomic>
+#include <cctype>
 #include <memory>
 #include <mutex>
 
