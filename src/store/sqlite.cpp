@@ -80,6 +80,18 @@ Statement& Statement::bind_null(int index) {
   return *this;
 }
 
+Statement& Statement::bind_double(int index, double value) {
+  note_bind(sqlite3_bind_double(stmt_.get(), index, value));
+  return *this;
+}
+
+void Statement::reset() {
+  // sqlite3_reset repeats the last step's error, which that step already reported.
+  (void)sqlite3_reset(stmt_.get());
+  (void)sqlite3_clear_bindings(stmt_.get());
+  bind_rc_ = SQLITE_OK;
+}
+
 int Statement::step_code() {
   if (bind_rc_ != SQLITE_OK) return bind_rc_;
   return sqlite3_step(stmt_.get());
@@ -109,6 +121,14 @@ std::string Statement::column_text(int index) const {
 
 std::int64_t Statement::column_int64(int index) const {
   return sqlite3_column_int64(stmt_.get(), index);
+}
+
+double Statement::column_double(int index) const {
+  return sqlite3_column_double(stmt_.get(), index);
+}
+
+bool Statement::column_is_null(int index) const {
+  return sqlite3_column_type(stmt_.get(), index) == SQLITE_NULL;
 }
 
 }  // namespace argus::sqlite

@@ -44,6 +44,10 @@ class Statement {
   Statement& bind(int index, std::string_view text);
   Statement& bind(int index, std::int64_t value);
   Statement& bind_null(int index);
+  // Named apart from bind() so that an int argument is never ambiguous.
+  Statement& bind_double(int index, double value);
+  // Makes the statement ready to run again and clears every binding (and bind error).
+  void reset();
 
   // Advances: true with a row to read, false when done, or the error.
   Result<bool> step();
@@ -55,6 +59,8 @@ class Statement {
 
   std::string column_text(int index) const;
   std::int64_t column_int64(int index) const;
+  double column_double(int index) const;
+  bool column_is_null(int index) const;
 
   // The error for a code returned by step_code().
   Status error(int rc) const { return sqlite::error(db_, rc, what_); }

@@ -19,7 +19,49 @@ CREATE TABLE cameras (
 );
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations = {kV1};
+// events: one row per tracked object. box, zones and crossings are JSON (see records_doc.h);
+// end_time is NULL while the object is tracked. reviewed and note belong to people, not to
+// the pipeline: saving an event again never changes them.
+// counts: per-minute totals per (camera, scope, name, label); small rows, so WITHOUT ROWID.
+// The primary key serves one series over time; counts_by_time serves a whole camera over
+// time in query order (bucket, scope, name, label).
+constexpr std::string_view kV2 = R"sql(
+CREATE TABLE events (
+  id         TEXT PRIMARY KEY NOT NULL,
+  camera_id  TEXT NOT NULL,
+  label      TEXT NOT NULL,
+  score      REAL,
+  top_score  REAL,
+  box        TEXT,
+  zones      TEXT,
+  crossings  TEXT,
+  start_time INTEGER NOT NULL,
+  end_time   INTEGER,
+  updated_at INTEGER,
+  snapshot   TEXT,
+  reviewed   INTEGER NOT NULL DEFAULT 0,
+  note       TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX events_by_time ON events (start_time DESC, id DESC);
+CREATE INDEX events_by_camera ON events (camera_id, start_time DESC, id DESC);
+CREATE INDEX events_by_label ON events (label, start_time DESC, id DESC);
+
+CREATE TABLE counts (
+  camera_id     TEXT NOT NULL,
+  scope         TEXT NOT NULL,
+  name          TEXT NOT NULL,
+  label         TEXT NOT NULL,
+  bucket        INTEGER NOT NULL,
+  seen          INTEGER NOT NULL DEFAULT 0,
+  crossings_in  INTEGER NOT NULL DEFAULT 0,
+  crossings_out INTEGER NOT NULL DEFAULT 0,
+  peak          INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (camera_id, scope, name, label, bucket)
+) WITHOUT ROWID;
+CREATE INDEX counts_by_time ON counts (camera_id, bucket, scope, name, label);
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations = {kV1, kV2};
 
 }  // namespace
 

@@ -5,9 +5,11 @@
 #include <chrono>
 #include <exception>
 #include <filesystem>
+#include <initializer_list>
 #include <limits>
 #include <system_error>
 #include <utility>
+#include <variant>
 
 #include "core/log.h"
 #include "metrics/metrics.h"
@@ -47,6 +49,84 @@ std::int64_t file_size_or_zero(const std::string& path) {
   std::error_code ec;
   auto size = std::filesystem::file_size(path, ec);
   return ec ? 0 : static_cast<std::int64_t>(size);
+}
+
+// Rows to fetch for a page of `limit` items: one extra tells whether another page follows.
+std::int64_t fetch_limit(std::size_t limit) {
+  constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+  return static_cast<std::int64_t>(limit >= kMax ? kMax : limit + 1);
+}
+
+// A SELECT assembled from optional conditions, each with its own "?" placeholders, so that
+// the query planner sees only the filters in use and can pick the matching index.
+class QueryBuilder {
+ public:
+  using Arg = std::variant<std::string, std::int64_t>;
+
+  // Adds `condition`, whose placeholders take `args` in order.
+  void where(std::string_view condition, std::initializer_list<Arg> args) {
+    where_ += where_.empty() ? " WHERE " : " AND ";
+    where_ += condition;
+    args_.insert(args_.end(), args);
+  }
+
+  std::string sql(std::string_view select, std::string_view order_by) const {
+    return std::string(select) + where_ + " ORDER BY " + std::string(order_by) + " LIMIT ?";
+  }
+
+  // Binds every condition's arguments, then `limit` to the final placeholder.
+  void bind(sqlite::Statement& stmt, std::int64_t limit) const {
+    int index = 1;
+    for (const Arg& arg : args_) {
+      std::visit([&](const auto& v) { stmt.bind(index, v); }, arg);
+      ++index;
+    }
+    stmt.bind(index, limit);
+  }
+
+ private:
+  std::string where_;
+  std::vector<Arg> args_;
+};
+
+constexpr std::string_view kEventColumns =
+    "id, camera_id, label, score, top_score, box, zones, crossings, start_time, end_time, "
+    "updated_at, snapshot, reviewed, note";
+
+// Reads a row selected with kEventColumns.
+Result<EventRecord> read_event(const sqlite::Statement& stmt) {
+  EventRecord e;
+  e.id = stmt.column_text(0);
+  e.camera_id = stmt.column_text(1);
+  e.label = stmt.column_text(2);
+  e.score = stmt.column_double(3);
+  e.top_score = stmt.column_double(4);
+  e.start_time = stmt.column_int64(8);
+  e.end_time = stmt.column_int64(9);  // NULL while open reads as 0
+  e.updated_at = stmt.column_int64(10);
+  e.snapshot = stmt.column_text(11);
+  e.reviewed = stmt.column_int64(12) != 0;
+  e.note = stmt.column_text(13);
+  ARGUS_RETURN_IF_ERROR(store_internal::decode_event_columns(
+      stmt.column_text(5), stmt.column_text(6), stmt.column_text(7), e));
+  return e;
+}
+
+constexpr std::string_view kCountColumns =
+    "camera_id, scope, name, label, bucket, seen, crossings_in, crossings_out, peak";
+
+CountRow read_count(const sqlite::Statement& stmt) {
+  CountRow r;
+  r.camera_id = stmt.column_text(0);
+  r.scope = stmt.column_text(1);
+  r.name = stmt.column_text(2);
+  r.label = stmt.column_text(3);
+  r.bucket = stmt.column_int64(4);
+  r.seen = stmt.column_int64(5);
+  r.in = stmt.column_int64(6);
+  r.out = stmt.column_int64(7);
+  r.peak = stmt.column_int64(8);
+  return r;
 }
 
 }  // namespace
@@ -209,9 +289,7 @@ Result<Page<Camera>> SqliteStore::list_cameras(const PageRequest& page) {
   return guarded<Result<Page<Camera>>>("list cameras", [&] {
     return with_reader([&](sqlite3* db) -> Result<Page<Camera>> {
       if (page.limit == 0) return Status::invalid_argument("page limit must be at least 1");
-      constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
-      // One extra row tells whether another page follows.
-      auto fetch = static_cast<std::int64_t>(page.limit >= kMax ? kMax : page.limit + 1);
+      std::int64_t fetch = fetch_limit(page.limit);
       ARGUS_ASSIGN_OR_RETURN(
           sqlite::Statement stmt,
           sqlite::Statement::prepare(db,
@@ -232,6 +310,106 @@ Result<Page<Camera>> SqliteStore::list_cameras(const PageRequest& page) {
                                                          stmt.column_int64(2), stmt.column_int64(3),
                                                          stmt.column_int64(4)));
         out.items.push_back(std::move(camera));
+      }
+      return out;
+    });
+  });
+}
+
+Result<EventRecord> SqliteStore::get_event(const std::string& id) {
+  return guarded<Result<EventRecord>>("get event", [&] {
+    return with_reader([&](sqlite3* db) -> Result<EventRecord> {
+      ARGUS_ASSIGN_OR_RETURN(
+          sqlite::Statement stmt,
+          sqlite::Statement::prepare(
+              db, "SELECT " + std::string(kEventColumns) + " FROM events WHERE id = ?1",
+              "read event '" + id + "' from " + path_));
+      stmt.bind(1, id);
+      ARGUS_ASSIGN_OR_RETURN(bool row, stmt.step());
+      if (!row) return Status::not_found("event '" + id + "' does not exist");
+      return read_event(stmt);
+    });
+  });
+}
+
+Result<Page<EventRecord>> SqliteStore::list_events(const EventQuery& query) {
+  return guarded<Result<Page<EventRecord>>>("list events", [&] {
+    return with_reader([&](sqlite3* db) -> Result<Page<EventRecord>> {
+      if (query.limit == 0) return Status::invalid_argument("page limit must be at least 1");
+      QueryBuilder q;
+      if (!query.camera.empty()) q.where("camera_id = ?", {query.camera});
+      if (!query.label.empty()) q.where("label = ?", {query.label});
+      if (query.from != 0) q.where("start_time >= ?", {query.from});
+      if (query.to != 0) q.where("start_time < ?", {query.to});
+      if (!query.after.empty()) {
+        ARGUS_ASSIGN_OR_RETURN(store_internal::EventPageKey key,
+                               store_internal::parse_event_page_key(query.after));
+        // The first condition is implied by the second; it bounds the index range.
+        q.where("start_time <= ? AND (start_time < ? OR (start_time = ? AND id < ?))",
+                {key.start_time, key.start_time, key.start_time, key.id});
+      }
+      ARGUS_ASSIGN_OR_RETURN(
+          sqlite::Statement stmt,
+          sqlite::Statement::prepare(db,
+                                     q.sql("SELECT " + std::string(kEventColumns) + " FROM events",
+                                           "start_time DESC, id DESC"),
+                                     "list events from " + path_));
+      q.bind(stmt, fetch_limit(query.limit));
+      Page<EventRecord> out;
+      for (;;) {
+        ARGUS_ASSIGN_OR_RETURN(bool row, stmt.step());
+        if (!row) break;
+        if (out.items.size() == query.limit) {
+          const EventRecord& last = out.items.back();
+          out.next_after = store_internal::event_page_key(last.start_time, last.id);
+          break;
+        }
+        ARGUS_ASSIGN_OR_RETURN(EventRecord event, read_event(stmt));
+        out.items.push_back(std::move(event));
+      }
+      return out;
+    });
+  });
+}
+
+Result<Page<CountRow>> SqliteStore::query_counts(const CountQuery& query) {
+  return guarded<Result<Page<CountRow>>>("query counts", [&] {
+    return with_reader([&](sqlite3* db) -> Result<Page<CountRow>> {
+      if (query.camera.empty()) return Status::invalid_argument("counts need a camera");
+      if (query.limit == 0) return Status::invalid_argument("page limit must be at least 1");
+      if (!query.scope.empty() && !store_internal::is_count_scope(query.scope)) {
+        return Status::invalid_argument("count scope must be one of camera, zone, line");
+      }
+      QueryBuilder q;
+      q.where("camera_id = ?", {query.camera});
+      if (!query.scope.empty()) q.where("scope = ?", {query.scope});
+      if (!query.name.empty()) q.where("name = ?", {query.name});
+      if (!query.label.empty()) q.where("label = ?", {query.label});
+      if (query.from != 0) q.where("bucket >= ?", {query.from});
+      if (query.to != 0) q.where("bucket < ?", {query.to});
+      if (!query.after.empty()) {
+        ARGUS_ASSIGN_OR_RETURN(store_internal::CountPageKey key,
+                               store_internal::parse_count_page_key(query.after));
+        // The first condition is implied by the second; it bounds the index range.
+        q.where("bucket >= ? AND (bucket, scope, name, label) > (?, ?, ?, ?)",
+                {key.bucket, key.bucket, key.scope, key.name, key.label});
+      }
+      ARGUS_ASSIGN_OR_RETURN(sqlite::Statement stmt,
+                             sqlite::Statement::prepare(
+                                 db,
+                                 q.sql("SELECT " + std::string(kCountColumns) + " FROM counts",
+                                       "bucket, scope, name, label"),
+                                 "query counts of camera '" + query.camera + "' from " + path_));
+      q.bind(stmt, fetch_limit(query.limit));
+      Page<CountRow> out;
+      for (;;) {
+        ARGUS_ASSIGN_OR_RETURN(bool row, stmt.step());
+        if (!row) break;
+        if (out.items.size() == query.limit) {
+          out.next_after = store_internal::count_page_key(out.items.back());
+          break;
+        }
+        out.items.push_back(read_count(stmt));
       }
       return out;
     });
@@ -308,6 +486,38 @@ Result<Camera> SqliteStore::upsert_camera(Camera camera) {
 }
 
 std::uint64_t SqliteStore::cameras_revision() const { return revision_.load(); }
+
+Status SqliteStore::save_events(std::vector<EventRecord> events) {
+  return guarded<Status>("save events", [&]() -> Status {
+    if (closed_) return closed_error();
+    std::vector<store_internal::EncodedEvent> encoded;
+    encoded.reserve(events.size());
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      ARGUS_ASSIGN_OR_RETURN(store_internal::EncodedEvent enc,
+                             store_internal::encode_event(events[i], i));
+      encoded.push_back(std::move(enc));
+    }
+    if (events.empty()) return Status::ok_status();
+    return submit([this, events = std::move(events), encoded = std::move(encoded)](sqlite3* db) {
+             return apply_save_events(db, events, encoded);
+           })
+        .status;
+  });
+}
+
+Status SqliteStore::add_counts(std::vector<CountDelta> deltas) {
+  return guarded<Status>("add counts", [&]() -> Status {
+    if (closed_) return closed_error();
+    for (std::size_t i = 0; i < deltas.size(); ++i) {
+      ARGUS_RETURN_IF_ERROR(store_internal::validate_count_delta(deltas[i], i));
+    }
+    if (deltas.empty()) return Status::ok_status();
+    return submit([this, deltas = std::move(deltas)](sqlite3* db) {
+             return apply_add_counts(db, deltas);
+           })
+        .status;
+  });
+}
 
 Status SqliteStore::flush() {
   return guarded<Status>("flush store", [&]() -> Status {
@@ -528,6 +738,68 @@ SqliteStore::WriteOutcome SqliteStore::apply_upsert(sqlite3* db, const EncodedCa
               {{"camera", id}, {"error", stored->status().message()}});
   }
   return apply_update(db, enc, stored_version);
+}
+
+SqliteStore::WriteOutcome SqliteStore::apply_save_events(
+    sqlite3* db, const std::vector<EventRecord>& events,
+    const std::vector<store_internal::EncodedEvent>& encoded) {
+  // reviewed and note are written for a new event only: people own them afterwards.
+  Result<sqlite::Statement> stmt = sqlite::Statement::prepare(
+      db,
+      "INSERT INTO events (id, camera_id, label, score, top_score, box, zones, crossings, "
+      "start_time, end_time, updated_at, snapshot, reviewed, note) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+      "ON CONFLICT (id) DO UPDATE SET camera_id = excluded.camera_id, label = excluded.label, "
+      "score = excluded.score, top_score = excluded.top_score, box = excluded.box, "
+      "zones = excluded.zones, crossings = excluded.crossings, "
+      "start_time = excluded.start_time, end_time = excluded.end_time, "
+      "updated_at = excluded.updated_at, snapshot = excluded.snapshot",
+      "save " + std::to_string(events.size()) + " events to " + path_);
+  if (!stmt.ok()) return {stmt.status(), std::nullopt, 0};
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const EventRecord& e = events[i];
+    const store_internal::EncodedEvent& enc = encoded[i];
+    stmt->reset();
+    stmt->bind(1, e.id).bind(2, e.camera_id).bind(3, e.label);
+    stmt->bind_double(4, e.score).bind_double(5, e.top_score);
+    stmt->bind(6, enc.box).bind(7, enc.zones).bind(8, enc.crossings);
+    stmt->bind(9, e.start_time);
+    if (e.end_time != 0)
+      stmt->bind(10, e.end_time);
+    else
+      stmt->bind_null(10);
+    stmt->bind(11, e.updated_at);
+    if (!e.snapshot.empty())
+      stmt->bind(12, e.snapshot);
+    else
+      stmt->bind_null(12);
+    stmt->bind(13, std::int64_t{e.reviewed ? 1 : 0}).bind(14, e.note);
+    if (Status s = stmt->run(); !s.ok()) {
+      return {s.with_context("event '" + e.id + "'"), std::nullopt, 0};
+    }
+  }
+  return {Status::ok_status(), std::nullopt, 0};
+}
+
+SqliteStore::WriteOutcome SqliteStore::apply_add_counts(sqlite3* db,
+                                                        const std::vector<CountDelta>& deltas) {
+  Result<sqlite::Statement> stmt = sqlite::Statement::prepare(
+      db,
+      "INSERT INTO counts (camera_id, scope, name, label, bucket, seen, crossings_in, "
+      "crossings_out, peak) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+      "ON CONFLICT (camera_id, scope, name, label, bucket) DO UPDATE SET "
+      "seen = seen + excluded.seen, crossings_in = crossings_in + excluded.crossings_in, "
+      "crossings_out = crossings_out + excluded.crossings_out, "
+      "peak = max(peak, excluded.peak)",
+      "add " + std::to_string(deltas.size()) + " counts to " + path_);
+  if (!stmt.ok()) return {stmt.status(), std::nullopt, 0};
+  for (const CountDelta& d : deltas) {
+    stmt->reset();
+    stmt->bind(1, d.camera_id).bind(2, d.scope).bind(3, d.name).bind(4, d.label);
+    stmt->bind(5, d.bucket).bind(6, d.seen).bind(7, d.in).bind(8, d.out).bind(9, d.peak);
+    if (Status s = stmt->run(); !s.ok()) return {s, std::nullopt, 0};
+  }
+  return {Status::ok_status(), std::nullopt, 0};
 }
 
 Status SqliteStore::missing_or_modified(sqlite3* db, const std::string& id,

@@ -17,6 +17,7 @@
 
 #include "core/bounded_queue.h"
 #include "store/camera_doc.h"
+#include "store/records_doc.h"
 #include "store/sqlite.h"
 #include "store/store.h"
 
@@ -59,6 +60,13 @@ class SqliteStore final : public Store {
                        std::optional<std::int64_t> expected_version) override;
   Result<Camera> upsert_camera(Camera camera) override;
   std::uint64_t cameras_revision() const override;
+
+  Status save_events(std::vector<EventRecord> events) override;
+  Result<EventRecord> get_event(const std::string& id) override;
+  Result<Page<EventRecord>> list_events(const EventQuery& query) override;
+
+  Status add_counts(std::vector<CountDelta> deltas) override;
+  Result<Page<CountRow>> query_counts(const CountQuery& query) override;
 
   Status check_health() override;
   // ResourceExhausted if the write queue is full (the barrier could not be queued).
@@ -104,6 +112,10 @@ class SqliteStore final : public Store {
   WriteOutcome apply_delete(sqlite3* db, const std::string& id,
                             std::optional<std::int64_t> expected_version);
   WriteOutcome apply_upsert(sqlite3* db, const store_internal::EncodedCamera& enc);
+  // `encoded[i]` holds the JSON columns of `events[i]`.
+  WriteOutcome apply_save_events(sqlite3* db, const std::vector<EventRecord>& events,
+                                 const std::vector<store_internal::EncodedEvent>& encoded);
+  WriteOutcome apply_add_counts(sqlite3* db, const std::vector<CountDelta>& deltas);
   // After a conditional write matched no row: NotFound or FailedPrecondition.
   Status missing_or_modified(sqlite3* db, const std::string& id,
                              std::optional<std::int64_t> expected_version);

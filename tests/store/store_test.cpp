@@ -10,13 +10,16 @@
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "metrics/metrics.h"
+#include "store/sqlite_migrations.h"
 #include "testing/testing.h"
 
 namespace argus {
@@ -330,7 +333,7 @@ TEST_F(StoreTest, DataSurvivesCloseAndReopen) {
   EXPECT_EQ(*got, created);
   StoreStats stats = store->stats();
   EXPECT_EQ(stats.kind, "sqlite");
-  EXPECT_EQ(stats.schema_version, 1);
+  EXPECT_EQ(stats.schema_version, 2);
   EXPECT_GT(stats.size_bytes, 0);
   EXPECT_EQ(stats.pending_writes, 0u);
 }
@@ -344,7 +347,7 @@ TEST_F(StoreTest, OpenUsesWalAndCreatesTheParentDirectory) {
   EXPECT_TRUE(std::filesystem::exists(nested));
   RawDb raw(nested);
   EXPECT_EQ(raw.query_text("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw.query_text("PRAGMA user_version"), "1");
+  EXPECT_EQ(raw.query_text("PRAGMA user_version"), "2");
 }
 
 TEST_F(StoreTest, EverySynchronousModeOpensAndWrites) {
@@ -374,7 +377,7 @@ TEST_F(StoreTest, NewerSchemaIsRefusedWithoutTouchingTheFile) {
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
   const std::string& m = r.status().message();
   EXPECT_NE(m.find("schema version 999"), std::string::npos) << m;
-  EXPECT_NE(m.find("only knows up to 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("only knows up to 2"), std::string::npos) << m;
   EXPECT_NE(m.find(db_path()), std::string::npos) << m;
   EXPECT_NE(m.find("upgrade argus"), std::string::npos) << m;
   RawDb raw(db_path());
@@ -605,6 +608,17 @@ TEST_F(StoreTest, CloseCommitsAcceptedWritesThenEverythingIsUnavailable) {
   EXPECT_EQ(store->upsert_camera(cam).status().to_string(), closed.to_string());
   EXPECT_EQ(store->flush().to_string(), closed.to_string());
   EXPECT_EQ(store->check_health().to_string(), closed.to_string());
+  EventRecord event;
+  event.id = "e";
+  event.camera_id = "before";
+  event.label = "person";
+  EXPECT_EQ(store->save_events({event}).to_string(), closed.to_string());
+  EXPECT_EQ(store->save_events({}).to_string(), closed.to_string());
+  EXPECT_EQ(store->get_event("e").status().to_string(), closed.to_string());
+  EXPECT_EQ(store->list_events({}).status().to_string(), closed.to_string());
+  EXPECT_EQ(store->add_counts({{"before", "camera", "", "person", 0, 1, 0, 0, 1}}).to_string(),
+            closed.to_string());
+  EXPECT_EQ(store->query_counts({.camera = "before"}).status().to_string(), closed.to_string());
   store->close();  // idempotent
   EXPECT_EQ(store->stats().kind, "sqlite");
   store.reset();
@@ -682,7 +696,7 @@ TEST_F(StoreTest, HealthStatsAndFlush) {
   EXPECT_TRUE(store->flush().ok());
   StoreStats after = store->stats();
   EXPECT_EQ(after.kind, "sqlite");
-  EXPECT_EQ(after.schema_version, 1);
+  EXPECT_EQ(after.schema_version, 2);
   EXPECT_EQ(after.writes_committed, 3u);
   EXPECT_EQ(after.batches_committed, 3u);
   EXPECT_EQ(after.pending_writes, 0u);
@@ -714,6 +728,617 @@ TEST_F(StoreTest, ExportsMetrics) {
   std::string text = registry.expose();
   EXPECT_NE(text.find("argus_store_writes_total 3"), std::string::npos) << text;
   EXPECT_NE(text.find("argus_store_write_batch_size_bucket"), std::string::npos) << text;
+}
+
+// ---------------------------------------------------------------------------------------
+// Events
+
+constexpr UnixMillis kT0 = 1'700'000'000'000;
+
+// Every field set to a non-default value.
+EventRecord full_event(const std::string& id, const std::string& camera = "front",
+                       const std::string& label = "person", UnixMillis start = kT0) {
+  EventRecord e;
+  e.id = id;
+  e.camera_id = camera;
+  e.label = label;
+  e.score = 0.8125;
+  e.top_score = 0.9371234567891234;
+  e.box = {0.1, 0.25, 0.3333333333333333, 0.9};
+  e.zones = {"entrance", "street"};
+  e.crossings = {{"door", "in", start + 1'500}, {"gate", "out", start + 4'000}};
+  e.start_time = start;
+  e.end_time = start + 9'000;
+  e.updated_at = start + 9'500;
+  e.snapshot = "snapshots/" + camera + "/" + id + ".jpg";
+  e.reviewed = true;
+  e.note = "delivery, see ticket #12";
+  return e;
+}
+
+// Only the required fields: an event still being tracked.
+EventRecord open_event(const std::string& id, const std::string& camera = "front",
+                       const std::string& label = "person", UnixMillis start = kT0) {
+  EventRecord e;
+  e.id = id;
+  e.camera_id = camera;
+  e.label = label;
+  e.score = 0.5;
+  e.top_score = 0.5;
+  e.start_time = start;
+  e.updated_at = start;
+  return e;
+}
+
+// Pages through list_events with `query` and returns every event id in order; fails the
+// test on an error, an empty page with a next key, or a loop.
+std::vector<std::string> list_all_event_ids(Store& store, EventQuery query,
+                                            std::vector<std::size_t>* page_sizes = nullptr) {
+  std::vector<std::string> ids;
+  for (int guard = 0; guard < 1000; ++guard) {
+    Result<Page<EventRecord>> page = store.list_events(query);
+    EXPECT_TRUE(page.ok()) << page.status().to_string();
+    if (!page.ok()) break;
+    if (page_sizes != nullptr) page_sizes->push_back(page->items.size());
+    for (const EventRecord& e : page->items) ids.push_back(e.id);
+    if (!page->next_after) break;
+    EXPECT_FALSE(page->items.empty());
+    EXPECT_EQ(page->items.size(), query.limit);
+    query.after = *page->next_after;
+  }
+  return ids;
+}
+
+TEST_F(StoreTest, EventsRoundTripWithEveryField) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  EventRecord closed_event = full_event("evt-closed", "front", "person", kT0);
+  EventRecord tracked = open_event("evt-open", "yard", "car", kT0 + 1'000);
+  ASSERT_TRUE(store->save_events({closed_event, tracked}).ok());
+
+  Result<EventRecord> got = store->get_event("evt-closed");
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  EXPECT_EQ(*got, closed_event);
+  Result<EventRecord> got_open = store->get_event("evt-open");
+  ASSERT_TRUE(got_open.ok()) << got_open.status().to_string();
+  EXPECT_EQ(*got_open, tracked);
+
+  Result<Page<EventRecord>> page = store->list_events({});
+  ASSERT_TRUE(page.ok()) << page.status().to_string();
+  ASSERT_EQ(page->items.size(), 2u);
+  EXPECT_EQ(page->items[0], tracked) << "newest first";
+  EXPECT_EQ(page->items[1], closed_event);
+  EXPECT_FALSE(page->next_after.has_value());
+
+  Result<EventRecord> missing = store->get_event("nope");
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().message(), "event 'nope' does not exist");
+
+  // The documented column formats, for other readers of the file (and the Postgres twin).
+  RawDb raw(db_path());
+  EXPECT_EQ(raw.query_text("SELECT box FROM events WHERE id = 'evt-closed'"),
+            "[0.1,0.25,0.3333333333333333,0.9]");
+  EXPECT_EQ(raw.query_text("SELECT zones FROM events WHERE id = 'evt-closed'"),
+            R"(["entrance","street"])");
+  EXPECT_EQ(raw.query_text("SELECT crossings FROM events WHERE id = 'evt-closed'"),
+            R"([{"direction":"in","line":"door","time":1700000001500},)"
+            R"({"direction":"out","line":"gate","time":1700000004000}])");
+  EXPECT_EQ(raw.query_text("SELECT end_time IS NULL AND snapshot IS NULL FROM events "
+                           "WHERE id = 'evt-open'"),
+            "1");
+  EXPECT_EQ(raw.query_text("SELECT reviewed || '|' || note FROM events WHERE id = 'evt-open'"),
+            "0|");
+}
+
+TEST_F(StoreTest, SavingAnEventAgainReplacesPipelineFieldsAndKeepsTheReview) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  EventRecord first = open_event("evt-1", "front", "person", kT0);
+  first.zones = {"entrance"};
+  ASSERT_TRUE(store->save_events({first}).ok());
+  {
+    RawDb raw(db_path());  // a person reviews the event meanwhile
+    raw.exec("UPDATE events SET reviewed = 1, note = 'known visitor' WHERE id = 'evt-1'");
+  }
+
+  EventRecord later = full_event("evt-1", "back", "car", kT0 + 10);  // every field changed
+  later.reviewed = false;  // the pipeline's copy knows nothing of the review
+  later.note = "";
+  EventRecord fresh = full_event("evt-2");  // a new event is stored with its review fields
+  ASSERT_TRUE(store->save_events({later, fresh}).ok());
+
+  EventRecord expected = later;
+  expected.reviewed = true;
+  expected.note = "known visitor";
+  Result<EventRecord> got = store->get_event("evt-1");
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  EXPECT_EQ(*got, expected);
+  Result<EventRecord> got_fresh = store->get_event("evt-2");
+  ASSERT_TRUE(got_fresh.ok()) << got_fresh.status().to_string();
+  EXPECT_EQ(*got_fresh, fresh);
+
+  // Closing the event again clears what the pipeline cleared.
+  EventRecord reopened = open_event("evt-1", "front", "person", kT0);
+  ASSERT_TRUE(store->save_events({reopened}).ok());
+  expected = reopened;
+  expected.reviewed = true;
+  expected.note = "known visitor";
+  got = store->get_event("evt-1");
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  EXPECT_EQ(*got, expected);
+
+  // Within one call the last copy of an id wins.
+  EventRecord a = open_event("evt-3");
+  EventRecord b = a;
+  b.score = 0.99;
+  ASSERT_TRUE(store->save_events({a, b}).ok());
+  got = store->get_event("evt-3");
+  ASSERT_TRUE(got.ok());
+  EXPECT_DOUBLE_EQ(got->score, 0.99);
+}
+
+TEST_F(StoreTest, SaveEventsIsOneWriteAndAllOrNothing) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  std::vector<EventRecord> events;
+  for (int i = 0; i < 20; ++i) events.push_back(full_event("e" + std::to_string(i)));
+  StoreStats before = store->stats();
+  ASSERT_TRUE(store->save_events(events).ok());
+  StoreStats after = store->stats();
+  EXPECT_EQ(after.writes_committed - before.writes_committed, 1u);
+  EXPECT_EQ(after.batches_committed - before.batches_committed, 1u);
+  EXPECT_EQ(list_all_event_ids(*store, {.limit = 1000}).size(), 20u);
+  EXPECT_TRUE(store->save_events({}).ok());
+  EXPECT_EQ(store->stats().writes_committed, after.writes_committed) << "nothing to write";
+
+  // A failure in the database part-way through the batch leaves none of it behind.
+  {
+    RawDb raw(db_path());
+    raw.exec(
+        "CREATE TRIGGER refuse_boom BEFORE INSERT ON events WHEN NEW.id = 'boom' "
+        "BEGIN SELECT RAISE(ABORT, 'boom refused'); END");
+  }
+  Status failed = store->save_events(
+      {open_event("new-1"), full_event("e0", "moved"), open_event("boom"), open_event("new-2")});
+  EXPECT_FALSE(failed.ok());
+  EXPECT_NE(failed.message().find("boom refused"), std::string::npos) << failed.to_string();
+  EXPECT_EQ(store->get_event("new-1").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store->get_event("new-2").status().code(), StatusCode::kNotFound);
+  Result<EventRecord> e0 = store->get_event("e0");
+  ASSERT_TRUE(e0.ok());
+  EXPECT_EQ(e0->camera_id, "front") << "the update in the failed batch was rolled back";
+  EXPECT_TRUE(store->check_health().ok()) << "one failed write is not a failing store";
+}
+
+TEST_F(StoreTest, InvalidEventsAreRejectedBeforeAnythingIsWritten) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  struct Case {
+    std::string what;
+    std::function<void(EventRecord&)> spoil;
+    std::string message;
+  };
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<Case> cases = {
+      {"empty id", [](EventRecord& e) { e.id.clear(); }, "events[1]: id is empty"},
+      {"empty camera", [](EventRecord& e) { e.camera_id.clear(); },
+       "event 'bad': camera_id is empty"},
+      {"empty label", [](EventRecord& e) { e.label.clear(); }, "event 'bad': label is empty"},
+      {"NaN score", [&](EventRecord& e) { e.score = nan; },
+       "event 'bad': score is not a finite number"},
+      {"infinite top score", [&](EventRecord& e) { e.top_score = -inf; },
+       "event 'bad': top_score is not a finite number"},
+      {"NaN box", [&](EventRecord& e) { e.box[2] = nan; },
+       "event 'bad': box has a coordinate that is not finite"},
+      {"crossing direction", [](EventRecord& e) { e.crossings[1].direction = "sideways"; },
+       "event 'bad': crossings[1]: direction must be \"in\" or \"out\""},
+      {"crossing line", [](EventRecord& e) { e.crossings[0].line.clear(); },
+       "event 'bad': crossings[0]: line is empty"},
+      {"invalid UTF-8 zone", [](EventRecord& e) { e.zones.push_back("\xff\xfe"); },
+       "event 'bad': a zone name is not valid UTF-8"},
+      {"invalid UTF-8 note", [](EventRecord& e) { e.note = "caf\xc3"; },
+       "event 'bad': note is not valid UTF-8"},
+      {"invalid UTF-8 id", [](EventRecord& e) { e.id = "\xc0\xaf"; },
+       "events[1]: id is not valid UTF-8"},
+  };
+  StoreStats before = store->stats();
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    EventRecord bad = full_event("bad");
+    c.spoil(bad);
+    Status s = store->save_events({full_event("good"), bad});
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.to_string();
+    EXPECT_EQ(s.message(), c.message);
+  }
+  EXPECT_TRUE(list_all_event_ids(*store, {}).empty());
+  EXPECT_EQ(store->stats().writes_committed, before.writes_committed);
+}
+
+TEST_F(StoreTest, ListEventsFiltersByCameraLabelAndTime) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store
+                  ->save_events({
+                      open_event("a", "front", "person", kT0 + 0),
+                      open_event("b", "front", "car", kT0 + 1'000),
+                      open_event("c", "yard", "person", kT0 + 2'000),
+                      open_event("d", "front", "person", kT0 + 3'000),
+                      open_event("e", "yard", "car", kT0 + 4'000),
+                      open_event("f", "front", "person", kT0 + 5'000),
+                  })
+                  .ok());
+  using Ids = std::vector<std::string>;
+  EXPECT_EQ(list_all_event_ids(*store, {}), (Ids{"f", "e", "d", "c", "b", "a"}));
+  EXPECT_EQ(list_all_event_ids(*store, {.camera = "front"}), (Ids{"f", "d", "b", "a"}));
+  EXPECT_EQ(list_all_event_ids(*store, {.label = "person"}), (Ids{"f", "d", "c", "a"}));
+  EXPECT_EQ(list_all_event_ids(*store, {.camera = "yard", .label = "car"}), (Ids{"e"}));
+  EXPECT_EQ(list_all_event_ids(*store, {.from = kT0 + 2'000}), (Ids{"f", "e", "d", "c"}));
+  EXPECT_EQ(list_all_event_ids(*store, {.to = kT0 + 2'000}), (Ids{"b", "a"}));
+  EXPECT_EQ(list_all_event_ids(*store, {.from = kT0 + 1'000, .to = kT0 + 4'000}),
+            (Ids{"d", "c", "b"}));
+  EXPECT_EQ(
+      list_all_event_ids(
+          *store,
+          {.camera = "front", .label = "person", .from = kT0 + 1, .to = kT0 + 5'000, .limit = 1}),
+      (Ids{"d"}));
+  EXPECT_TRUE(list_all_event_ids(*store, {.camera = "garage"}).empty());
+  EXPECT_TRUE(list_all_event_ids(*store, {.from = kT0 + 4'000, .to = kT0 + 4'000}).empty());
+}
+
+TEST_F(StoreTest, ListEventsPagesNewestFirstWithoutGapsOrDuplicates) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  // 25 events in groups sharing a start_time (so the id breaks ties), saved in a scrambled
+  // order over several calls, on two cameras.
+  std::vector<EventRecord> all;
+  for (int i = 0; i < 25; ++i) {
+    int n = (i * 7) % 25;  // a permutation of 0..24
+    std::string id = "evt-" + std::string(1, static_cast<char>('a' + n % 5)) + std::to_string(n);
+    all.push_back(open_event(id, n % 3 == 0 ? "yard" : "front", "person", kT0 + (n / 4) * 1'000));
+  }
+  for (std::size_t i = 0; i < all.size(); i += 6) {
+    std::vector<EventRecord> chunk(
+        all.begin() + static_cast<std::ptrdiff_t>(i),
+        all.begin() + static_cast<std::ptrdiff_t>(std::min(i + 6, all.size())));
+    ASSERT_TRUE(store->save_events(chunk).ok());
+  }
+  std::vector<EventRecord> sorted = all;
+  std::sort(sorted.begin(), sorted.end(), [](const EventRecord& x, const EventRecord& y) {
+    return x.start_time != y.start_time ? x.start_time > y.start_time : x.id > y.id;
+  });
+  std::vector<std::string> expected;
+  std::vector<std::string> expected_front;
+  for (const EventRecord& e : sorted) {
+    expected.push_back(e.id);
+    if (e.camera_id == "front") expected_front.push_back(e.id);
+  }
+
+  for (std::size_t limit : {1u, 2u, 3u, 4u, 5u, 7u, 24u, 25u, 26u}) {
+    SCOPED_TRACE("limit " + std::to_string(limit));
+    std::vector<std::size_t> sizes;
+    EXPECT_EQ(list_all_event_ids(*store, {.limit = limit}, &sizes), expected);
+    EXPECT_EQ(sizes.size(), (25 + limit - 1) / limit) << "no empty trailing page";
+    EXPECT_EQ(list_all_event_ids(*store, {.camera = "front", .limit = limit}), expected_front);
+  }
+
+  // The key names the last item; an event inserted behind the cursor does not shift pages.
+  Result<Page<EventRecord>> first = store->list_events({.limit = 10});
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(first->next_after.has_value());
+  EXPECT_EQ(*first->next_after,
+            std::to_string(first->items.back().start_time) + ":" + first->items.back().id);
+  ASSERT_TRUE(store->save_events({open_event("zz-newest", "front", "person", kT0 + 60'000)}).ok());
+  Result<Page<EventRecord>> second = store->list_events({.after = *first->next_after, .limit = 10});
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->items.size(), 10u);
+  EXPECT_EQ(second->items.front().id, expected[10]);
+}
+
+TEST_F(StoreTest, MalformedPagingKeysAreInvalidArgument) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->save_events({open_event("a")}).ok());
+  for (std::string key : {"abc", "123", "123:", ":abc", "12x:abc", "1.5:abc", " 12:abc",
+                          "99999999999999999999:abc"}) {
+    Result<Page<EventRecord>> r = store->list_events({.after = key});
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << key;
+  }
+  EXPECT_TRUE(store->list_events({.after = "-5:a"}).ok()) << "any well-formed key works";
+  EXPECT_EQ(store->list_events({.limit = 0}).status().code(), StatusCode::kInvalidArgument);
+
+  for (std::string key : {"abc", "60000", "60000:zone", "60000:zone:4", "60000:zone:4:door",
+                          "60000:room:4:door:person", "60000:zone:x:door:person",
+                          "60000:zone:9:door:person", "x:zone:4:door:person"}) {
+    Result<Page<CountRow>> r = store->query_counts({.camera = "front", .after = key});
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << key;
+  }
+  EXPECT_TRUE(store->query_counts({.camera = "front", .after = "60000:zone:4:do:r:"}).ok());
+}
+
+TEST_F(StoreTest, CorruptStoredEventColumnsAreCorruption) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->save_events({full_event("bad-box"), full_event("bad-crossings")}).ok());
+  {
+    RawDb raw(db_path());
+    raw.exec("UPDATE events SET box = '[1, 2]' WHERE id = 'bad-box'");
+    raw.exec("UPDATE events SET crossings = '{oops' WHERE id = 'bad-crossings'");
+  }
+  Result<EventRecord> box = store->get_event("bad-box");
+  EXPECT_EQ(box.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(box.status().message().find("'bad-box'"), std::string::npos) << box.status().message();
+  EXPECT_NE(box.status().message().find("box"), std::string::npos) << box.status().message();
+  EXPECT_EQ(store->get_event("bad-crossings").status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(store->list_events({}).status().code(), StatusCode::kCorruption);
+  // The pipeline's next save repairs them.
+  ASSERT_TRUE(store->save_events({full_event("bad-box"), full_event("bad-crossings")}).ok());
+  EXPECT_TRUE(store->list_events({}).ok());
+}
+
+// ---------------------------------------------------------------------------------------
+// Counts
+
+constexpr UnixMillis kMinute = 60'000;
+constexpr UnixMillis kB0 = 28'333'333 * kMinute;  // a whole minute near kT0
+
+CountDelta delta(const std::string& camera, const std::string& scope, const std::string& name,
+                 const std::string& label, UnixMillis bucket, std::int64_t seen,
+                 std::int64_t in = 0, std::int64_t out = 0, std::int64_t peak = 0) {
+  return {camera, scope, name, label, bucket, seen, in, out, peak};
+}
+
+std::vector<CountRow> query_all_counts(Store& store, CountQuery query,
+                                       std::vector<std::size_t>* page_sizes = nullptr) {
+  std::vector<CountRow> rows;
+  for (int guard = 0; guard < 1000; ++guard) {
+    Result<Page<CountRow>> page = store.query_counts(query);
+    EXPECT_TRUE(page.ok()) << page.status().to_string();
+    if (!page.ok()) break;
+    if (page_sizes != nullptr) page_sizes->push_back(page->items.size());
+    rows.insert(rows.end(), page->items.begin(), page->items.end());
+    if (!page->next_after) break;
+    EXPECT_EQ(page->items.size(), query.limit);
+    query.after = *page->next_after;
+  }
+  return rows;
+}
+
+TEST_F(StoreTest, AddCountsSumsAndKeepsThePeakAcrossAndWithinCalls) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  StoreStats before = store->stats();
+  ASSERT_TRUE(store
+                  ->add_counts({delta("front", "camera", "", "person", kB0, 2, 0, 0, 3),
+                                delta("front", "line", "door", "person", kB0, 0, 4, 1, 0),
+                                // the same row again in the same call
+                                delta("front", "camera", "", "person", kB0, 1, 0, 0, 5)})
+                  .ok());
+  EXPECT_EQ(store->stats().writes_committed - before.writes_committed, 1u) << "one write";
+  ASSERT_TRUE(store
+                  ->add_counts({delta("front", "camera", "", "person", kB0, 4, 0, 0, 2),
+                                delta("front", "line", "door", "person", kB0, 0, 1, 6, 0)})
+                  .ok());
+  std::vector<CountRow> rows = query_all_counts(*store, {.camera = "front"});
+  EXPECT_EQ(rows, (std::vector<CountRow>{
+                      delta("front", "camera", "", "person", kB0, 7, 0, 0, 5),
+                      delta("front", "line", "door", "person", kB0, 0, 5, 7, 0),
+                  }));
+  EXPECT_TRUE(store->add_counts({}).ok());
+}
+
+TEST_F(StoreTest, ConcurrentAddCountsLoseNothing) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  constexpr int kThreads = 6;
+  constexpr int kPerThread = 40;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        Status s = store->add_counts(
+            {delta("front", "zone", "entrance", "person", kB0, 1, 0, 0, t * 100 + i),
+             delta("front", "line", "door", "person", kB0, 0, 1, 2)});
+        EXPECT_TRUE(s.ok()) << s.to_string();
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::vector<CountRow> rows = query_all_counts(*store, {.camera = "front"});
+  constexpr std::int64_t kTotal = kThreads * kPerThread;
+  EXPECT_EQ(rows, (std::vector<CountRow>{
+                      delta("front", "line", "door", "person", kB0, 0, kTotal, 2 * kTotal),
+                      delta("front", "zone", "entrance", "person", kB0, kTotal, 0, 0,
+                            (kThreads - 1) * 100 + kPerThread - 1),
+                  }));
+}
+
+TEST_F(StoreTest, QueryCountsFiltersOrdersAndPages) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  std::vector<CountDelta> deltas;
+  // Added newest minute first and in scrambled key order: the query sorts.
+  for (int m = 4; m >= 0; --m) {
+    UnixMillis b = kB0 + m * kMinute;
+    deltas.push_back(delta("front", "zone", "street", "car", b, m + 1, 0, 0, 1));
+    deltas.push_back(delta("front", "line", "door", "person", b, 0, m, 1));
+    deltas.push_back(delta("front", "camera", "", "person", b, m + 2, 0, 0, 2));
+    deltas.push_back(delta("front", "zone", "entrance", "person", b, m, 0, 0, 1));
+    deltas.push_back(delta("front", "camera", "", "car", b, 1, 0, 0, 1));
+    deltas.push_back(delta("front", "zone", "entrance", "car", b, 1, 0, 0, 1));
+    deltas.push_back(delta("yard", "camera", "", "person", b, 9, 0, 0, 9));
+  }
+  ASSERT_TRUE(store->add_counts(deltas).ok());
+
+  auto key = [](const CountRow& r) {
+    return std::to_string((r.bucket - kB0) / kMinute) + " " + r.scope + " " + r.name + " " +
+           r.label;
+  };
+  auto keys = [&](const std::vector<CountRow>& rows) {
+    std::vector<std::string> out;
+    for (const CountRow& r : rows) out.push_back(key(r));
+    return out;
+  };
+  using Keys = std::vector<std::string>;
+
+  std::vector<CountRow> everything = query_all_counts(*store, {.camera = "front"});
+  ASSERT_EQ(everything.size(), 30u);
+  Keys minute0 = {
+      "0 camera  car",       "0 camera  person",       "0 line door person",
+      "0 zone entrance car", "0 zone entrance person", "0 zone street car",
+  };
+  Keys all_keys = keys(everything);
+  EXPECT_EQ(Keys(all_keys.begin(), all_keys.begin() + 6), minute0);
+  EXPECT_TRUE(std::is_sorted(everything.begin(), everything.end(),
+                             [](const CountRow& a, const CountRow& b) {
+                               return std::tie(a.bucket, a.scope, a.name, a.label) <
+                                      std::tie(b.bucket, b.scope, b.name, b.label);
+                             }));
+  EXPECT_EQ(everything[1], delta("front", "camera", "", "person", kB0, 2, 0, 0, 2));
+
+  EXPECT_EQ(
+      keys(query_all_counts(*store, {.camera = "front", .scope = "zone", .to = kB0 + kMinute})),
+      (Keys{"0 zone entrance car", "0 zone entrance person", "0 zone street car"}));
+  EXPECT_EQ(
+      keys(query_all_counts(
+          *store,
+          {.camera = "front", .name = "entrance", .label = "car", .from = kB0 + 3 * kMinute})),
+      (Keys{"3 zone entrance car", "4 zone entrance car"}));
+  EXPECT_EQ(
+      keys(query_all_counts(
+          *store,
+          {.camera = "front", .scope = "line", .from = kB0 + kMinute, .to = kB0 + 3 * kMinute})),
+      (Keys{"1 line door person", "2 line door person"}));
+  EXPECT_EQ(query_all_counts(*store, {.camera = "yard"}).size(), 5u);
+  EXPECT_TRUE(query_all_counts(*store, {.camera = "garage"}).empty());
+  EXPECT_TRUE(query_all_counts(*store, {.camera = "front", .label = "dog"}).empty());
+
+  for (std::size_t limit : {1u, 4u, 6u, 7u, 29u, 30u, 31u}) {
+    SCOPED_TRACE("limit " + std::to_string(limit));
+    std::vector<std::size_t> sizes;
+    EXPECT_EQ(query_all_counts(*store, {.camera = "front", .limit = limit}, &sizes), everything);
+    EXPECT_EQ(sizes.size(), (30 + limit - 1) / limit) << "no empty trailing page";
+    std::vector<CountRow> persons =
+        query_all_counts(*store, {.camera = "front", .label = "person", .limit = limit});
+    EXPECT_EQ(persons.size(), 15u);
+  }
+  Result<Page<CountRow>> first = store->query_counts({.camera = "front", .limit = 2});
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(first->next_after.has_value());
+  EXPECT_EQ(*first->next_after, std::to_string(kB0) + ":camera:0::person");
+}
+
+TEST_F(StoreTest, InvalidCountsAreRejectedBeforeAnythingIsWritten) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  struct Case {
+    CountDelta bad;
+    std::string message;
+  };
+  std::vector<Case> cases = {
+      {delta("", "camera", "", "person", kB0, 1), "counts[1]: camera_id is empty"},
+      {delta("front", "room", "", "person", kB0, 1),
+       "counts[1] (camera 'front'): scope 'room' is not one of camera, zone, line"},
+      {delta("front", "camera", "x", "person", kB0, 1),
+       "counts[1] (camera 'front'): name must be empty for scope camera (got 'x')"},
+      {delta("front", "zone", "", "person", kB0, 1),
+       "counts[1] (camera 'front'): name is empty; scope zone needs the zone's name"},
+      {delta("front", "line", "door", "", kB0, 1), "counts[1] (camera 'front'): label is empty"},
+      {delta("front", "camera", "", "person", kB0 + 1, 1),
+       "counts[1] (camera 'front'): bucket " + std::to_string(kB0 + 1) +
+           " is not the start of a minute (milliseconds since the epoch, a multiple of 60000)"},
+      {delta("front", "camera", "", "person", -kMinute, 1),
+       "counts[1] (camera 'front'): bucket -60000 is not the start of a minute (milliseconds "
+       "since the epoch, a multiple of 60000)"},
+      {delta("front", "camera", "", "person", kB0, -1),
+       "counts[1] (camera 'front'): seen is negative (-1)"},
+      {delta("front", "line", "door", "person", kB0, 0, -2),
+       "counts[1] (camera 'front'): in is negative (-2)"},
+      {delta("front", "line", "door", "person", kB0, 0, 0, -3),
+       "counts[1] (camera 'front'): out is negative (-3)"},
+      {delta("front", "camera", "", "person", kB0, 0, 0, 0, -4),
+       "counts[1] (camera 'front'): peak is negative (-4)"},
+      {delta("front", "zone", "\xff", "person", kB0, 1), "counts[1]: name is not valid UTF-8"},
+  };
+  StoreStats before = store->stats();
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.message);
+    Status s = store->add_counts({delta("front", "camera", "", "person", kB0, 1), c.bad});
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.to_string();
+    EXPECT_EQ(s.message(), c.message);
+  }
+  EXPECT_TRUE(query_all_counts(*store, {.camera = "front"}).empty());
+  EXPECT_EQ(store->stats().writes_committed, before.writes_committed);
+
+  EXPECT_EQ(store->query_counts({}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->query_counts({.camera = "front", .limit = 0}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->query_counts({.camera = "front", .scope = "room"}).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+// ---------------------------------------------------------------------------------------
+// Schema migration and persistence
+
+TEST_F(StoreTest, UpgradesAVersion1DatabaseKeepingItsCameras) {
+  std::filesystem::create_directories(dir_.file("data"));
+  Camera camera = full_camera("legacy");
+  {
+    // The file exactly as the first release left it.
+    RawDb raw(db_path());
+    raw.exec(std::string(sqlite::migrations()[0]));
+    raw.exec("PRAGMA user_version = 1");
+    std::string doc =
+        camera_to_json(camera, {.mask_credentials = false, .include_meta = false}).dump();
+    std::string quoted;
+    for (char ch : doc) quoted += ch == '\'' ? std::string("''") : std::string(1, ch);
+    raw.exec("INSERT INTO cameras (id, doc, created_at, updated_at, version) VALUES ('legacy', '" +
+             quoted + "', 111, 222, 3)");
+  }
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->stats().schema_version, 2);
+  {
+    RawDb raw(db_path());
+    EXPECT_EQ(raw.query_text("PRAGMA user_version"), "2");
+    EXPECT_EQ(raw.query_text("SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_schema "
+                             "WHERE type = 'table' ORDER BY name)"),
+              "cameras,counts,events");
+  }
+  Result<Camera> got = store->get_camera("legacy");
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  Camera expected = camera;
+  expected.created_at = 111;
+  expected.updated_at = 222;
+  expected.version = 3;
+  EXPECT_EQ(*got, expected);
+  EXPECT_TRUE(store->save_events({full_event("e1", "legacy")}).ok());
+  EXPECT_TRUE(store->add_counts({delta("legacy", "camera", "", "person", kB0, 1)}).ok());
+}
+
+TEST_F(StoreTest, EventsAndCountsSurviveReopenAndCameraDeletion) {
+  EventRecord event = full_event("kept", "front");
+  {
+    auto store = open();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->create_camera(simple_camera("front")).ok());
+    ASSERT_TRUE(store->save_events({event, open_event("tracked", "front")}).ok());
+    ASSERT_TRUE(
+        store->add_counts({delta("front", "zone", "entrance", "person", kB0, 3, 0, 0, 2)}).ok());
+    ASSERT_TRUE(store->delete_camera("front", std::nullopt).ok());
+    store->close();
+  }
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->stats().schema_version, 2);
+  EXPECT_EQ(store->get_camera("front").status().code(), StatusCode::kNotFound);
+  Result<EventRecord> got = store->get_event("kept");
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  EXPECT_EQ(*got, event);
+  EXPECT_EQ(list_all_event_ids(*store, {.camera = "front"}),
+            (std::vector<std::string>{"tracked", "kept"}));
+  EXPECT_EQ(query_all_counts(*store, {.camera = "front"}),
+            (std::vector<CountRow>{delta("front", "zone", "entrance", "person", kB0, 3, 0, 0, 2)}));
 }
 
 }  // namespace
