@@ -1,0 +1,185 @@
+#include "ingest/curl_util.h"
+
+#include <chrono>
+#include <mutex>
+
+#include "argus_version.h"
+
+namespace argus::ingest {
+namespace {
+
+void ensure_global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+// Frees what curl_url_get returned.
+struct CurlString {
+  char* p = nullptr;
+  ~CurlString() { curl_free(p); }
+  std::string str() const { return p != nullptr ? std::string(p) : std::string(); }
+};
+
+struct CurlUrlDeleter {
+  void operator()(CURLU* u) const { curl_url_cleanup(u); }
+};
+
+}  // namespace
+
+Result<HttpTarget> split_http_url(const std::string& url) {
+  ensure_global_init();
+  HttpTarget t;
+  t.masked_url = mask_url_credentials(url);
+  std::unique_ptr<CURLU, CurlUrlDeleter> u(curl_url());
+  if (!u) return Status::internal("out of memory parsing a URL");
+  if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
+    return Status::invalid_argument("'" + t.masked_url + "' is not a valid URL");
+  }
+  CurlString scheme;
+  if (curl_url_get(u.get(), CURLUPART_SCHEME, &scheme.p, 0) != CURLUE_OK ||
+      (scheme.str() != "http" && scheme.str() != "https")) {
+    return Status::invalid_argument("'" + t.masked_url + "' is not an http:// or https:// URL");
+  }
+  CurlString user, password;
+  if (curl_url_get(u.get(), CURLUPART_USER, &user.p, CURLU_URLDECODE) == CURLUE_OK) {
+    t.username = user.str();
+    t.has_credentials = true;
+  }
+  if (curl_url_get(u.get(), CURLUPART_PASSWORD, &password.p, CURLU_URLDECODE) == CURLUE_OK) {
+    t.password = password.str();
+    t.has_credentials = true;
+  }
+  curl_url_set(u.get(), CURLUPART_USER, nullptr, 0);
+  curl_url_set(u.get(), CURLUPART_PASSWORD, nullptr, 0);
+  CurlString clean;
+  if (curl_url_get(u.get(), CURLUPART_URL, &clean.p, 0) != CURLUE_OK) {
+    return Status::invalid_argument("'" + t.masked_url + "' is not a valid URL");
+  }
+  t.url = clean.str();
+  return t;
+}
+
+Status http_status_error(long code, const HttpTarget& target) {
+  std::string what = "HTTP " + std::to_string(code) + " from " + target.masked_url;
+  if (code == 401 || code == 403) {
+    return Status::failed_precondition(
+        target.has_credentials
+            ? "authentication failed (" + what + "): check the user name and password"
+            : "the camera requires authentication (" + what +
+                  "): put user:password@ in the URL");
+  }
+  if (code == 404 || code == 410) {
+    return Status::not_found("no such resource on the camera (" + what + "): check the URL path");
+  }
+  if (code >= 300 && code < 500) {
+    return Status::failed_precondition("the camera refused the request (" + what + ")");
+  }
+  return Status::unavailable("the camera answered with an error (" + what + ")");
+}
+
+Status curl_error_status(CURLcode code, const char* error_buffer, const HttpTarget& target) {
+  std::string detail = (error_buffer != nullptr && error_buffer[0] != '\0')
+                           ? std::string(error_buffer)
+                           : std::string(curl_easy_strerror(code));
+  std::string msg = target.masked_url + ": " + detail;
+  switch (code) {
+    case CURLE_OPERATION_TIMEDOUT:
+      return Status::deadline_exceeded("timed out: " + msg);
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return Status::invalid_argument("unusable URL " + msg);
+    case CURLE_LOGIN_DENIED:
+      return Status::failed_precondition("authentication failed: " + msg);
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+      return Status::failed_precondition("the camera's TLS certificate is not trusted: " + msg);
+    case CURLE_FILESIZE_EXCEEDED:
+      return Status::failed_precondition("the image is larger than " +
+                                         std::to_string(kMaxImageBytes) + " bytes: " + msg);
+    case CURLE_OUT_OF_MEMORY:
+      return Status::resource_exhausted("out of memory: " + msg);
+    default:
+      return Status::unavailable(msg);
+  }
+}
+
+CurlTransfer::CurlTransfer() {
+  ensure_global_init();
+  easy_ = curl_easy_init();
+  multi_ = curl_multi_init();
+}
+
+CurlTransfer::~CurlTransfer() {
+  if (multi_ != nullptr && easy_ != nullptr) curl_multi_remove_handle(multi_, easy_);
+  if (easy_ != nullptr) curl_easy_cleanup(easy_);
+  if (multi_ != nullptr) curl_multi_cleanup(multi_);
+}
+
+void CurlTransfer::configure(const HttpTarget& target, std::int64_t connect_timeout_ms) {
+  target_ = target;
+  CURL* e = easy_;
+  curl_easy_setopt(e, CURLOPT_URL, target.url.c_str());
+  if (target.has_credentials) {
+    curl_easy_setopt(e, CURLOPT_USERNAME, target.username.c_str());
+    curl_easy_setopt(e, CURLOPT_PASSWORD, target.password.c_str());
+    curl_easy_setopt(e, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC | CURLAUTH_DIGEST));
+  }
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 3L);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout_ms));
+  curl_easy_setopt(e, CURLOPT_USERAGENT, "argus/" ARGUS_VERSION);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error_);
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+}
+
+Status CurlTransfer::perform(const StopSignal& stop, const std::function<Status()>& tick) {
+  error_[0] = '\0';
+  last_code_ = CURLE_OK;
+  if (curl_multi_add_handle(multi_, easy_) != CURLM_OK) {
+    return Status::internal("libcurl refused the transfer");
+  }
+  struct Detach {
+    CURLM* m;
+    CURL* e;
+    ~Detach() { curl_multi_remove_handle(m, e); }
+  } detach{multi_, easy_};
+
+  while (true) {
+    int running = 0;
+    CURLMcode mc = curl_multi_perform(multi_, &running);
+    if (mc != CURLM_OK) return Status::internal(std::string("libcurl: ") + curl_multi_strerror(mc));
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
+      if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy_) {
+        last_code_ = msg->data.result;
+        return last_code_ == CURLE_OK ? Status() : curl_error_status(last_code_, error_, target_);
+      }
+    }
+    if (stop.raised()) return Status::cancelled("stopped");
+    if (tick) ARGUS_RETURN_IF_ERROR(tick());
+    if (running == 0) {
+      // Finished without a DONE message: should not happen; treat as a failed transfer.
+      last_code_ = CURLE_RECV_ERROR;
+      return Status::unavailable(target_.masked_url + ": the transfer ended unexpectedly");
+    }
+    mc = curl_multi_poll(multi_, nullptr, 0, 100, nullptr);
+    if (mc != CURLM_OK) return Status::internal(std::string("libcurl: ") + curl_multi_strerror(mc));
+  }
+}
+
+long CurlTransfer::response_code() const {
+  long code = 0;
+  curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &code);
+  return code;
+}
+
+std::string CurlTransfer::content_type() const {
+  char* ct = nullptr;
+  curl_easy_getinfo(easy_, CURLINFO_CONTENT_TYPE, &ct);
+  return ct != nullptr ? std::string(ct) : std::string();
+}
+
+}  // namespace argus::ingest

@@ -1,0 +1,75 @@
+// libcurl helpers shared by the HTTP sources (mjpeg, snapshot).
+#pragma once
+
+#include <curl/curl.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "ingest/source.h"
+
+namespace argus::ingest {
+
+// A camera URL split for libcurl: the URL without user info, and the decoded credentials
+// (given to libcurl separately, so they never appear in a URL we log or report).
+struct HttpTarget {
+  std::string url;         // user info removed
+  std::string masked_url;  // for messages
+  std::string username;
+  std::string password;
+  bool has_credentials = false;
+};
+
+// Splits an http(s) URL. InvalidArgument if it does not parse or is not http(s).
+Result<HttpTarget> split_http_url(const std::string& url);
+
+// Message for an HTTP status that is not 2xx, with a code that says whether a retry may
+// help: 401/403 FailedPrecondition, 404/410 NotFound, other 4xx FailedPrecondition, 5xx
+// and anything else Unavailable.
+Status http_status_error(long code, const HttpTarget& target);
+
+// One libcurl easy handle driven through its own multi handle, so a transfer can be
+// interrupted within ~100 ms and a connection (and digest nonce) is reused across requests.
+// Only used from one thread.
+class CurlTransfer {
+ public:
+  CurlTransfer();
+  ~CurlTransfer();
+  CurlTransfer(const CurlTransfer&) = delete;
+  CurlTransfer& operator=(const CurlTransfer&) = delete;
+
+  // False if libcurl could not allocate its handles.
+  bool valid() const { return easy_ != nullptr && multi_ != nullptr; }
+  CURL* easy() const { return easy_; }
+
+  // Sets what every camera request shares: URL and credentials (basic or digest, chosen
+  // by the server's challenge), http/https only, connect timeout, no signals, at most three
+  // redirects, TLS verification on.
+  void configure(const HttpTarget& target, std::int64_t connect_timeout_ms);
+
+  // Runs the configured transfer to completion. Every ~100 ms (and at once when data
+  // arrives) it checks `stop` and calls `tick`; a raised stop ends the transfer with
+  // Cancelled, a non-ok tick ends it with that status. Otherwise the result is the
+  // transfer's: ok, or the libcurl error mapped by curl_error_status (a write callback that
+  // aborted the transfer makes that CURLE_WRITE_ERROR: the caller reports its own reason).
+  Status perform(const StopSignal& stop, const std::function<Status()>& tick);
+
+  CURLcode last_code() const { return last_code_; }
+  long response_code() const;
+  std::string content_type() const;
+
+ private:
+  CURL* easy_ = nullptr;
+  CURLM* multi_ = nullptr;
+  HttpTarget target_;
+  CURLcode last_code_ = CURLE_OK;
+  char error_[CURL_ERROR_SIZE] = {};
+};
+
+// Maps a libcurl failure to a Status with a message naming the target (masked).
+Status curl_error_status(CURLcode code, const char* error_buffer, const HttpTarget& target);
+
+}  // namespace argus::ingest
