@@ -14,9 +14,13 @@ PACKAGES=(
   libboost-dev libssl-dev nlohmann-json3-dev libsqlite3-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev
   libsodium-dev libjwt-dev libcurl4-openssl-dev
+  # vision: OpenCV (videoio with FFmpeg, dnn, objdetect), libjpeg-turbo; vtest.avi and cascades
+  libopencv-dev libturbojpeg0-dev opencv-doc opencv-data ffmpeg
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 curl wrk nginx-light python3-fastapi python3-uvicorn
+  # tests generate small ONNX models themselves
+  python3-onnx python3-numpy
 )
 
 missing=()

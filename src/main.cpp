@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   cli.set_version_flag("-V,--version", std::string("argus ") + ARGUS_VERSION_STRING);
   int exit_code = 0;
   argus::app::add_serve_command(cli, &exit_code);
+  argus::app::add_analyze_commands(cli, &exit_code);
   argus::cli::add_client_commands(cli, &exit_code);
   try {
     cli.parse(argc, argv);

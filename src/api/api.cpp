@@ -24,6 +24,8 @@ Api::Api(ApiDeps deps)
     : deps_(std::move(deps)), started_(std::chrono::steady_clock::now()), started_at_(deps_.clock->now_ms()) {
   add_system_routes();
   add_camera_routes();
+  add_event_routes();
+  add_detection_routes();
 }
 
 Api::~Api() = default;

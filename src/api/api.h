@@ -15,11 +15,18 @@
 #include "core/camera.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/status.h"
 
 namespace argus {
 class Store;
 namespace metrics {
 class Registry;
+}
+namespace bus {
+class EventBus;
+}
+namespace pipeline {
+class Pipeline;
 }
 }  // namespace argus
 
@@ -43,12 +50,25 @@ class StaticCameraStatus final : public CameraStatusSource {
   std::uint64_t revision() const override { return 0; }
 };
 
+// Accepts frames pushed over HTTP for `push` cameras (implemented by ingest, wired in app/).
+class FrameIngress {
+ public:
+  virtual ~FrameIngress() = default;
+  // NotFound (no such camera), FailedPrecondition (not a push camera), InvalidArgument
+  // (not a decodable image).
+  virtual Status push(const std::string& camera_id, std::string bytes) = 0;
+};
+
 struct ApiDeps {
   Store* store = nullptr;                      // required
   metrics::Registry* metrics = nullptr;        // required
   const CameraStatusSource* status = nullptr;  // required
   const Clock* clock = &system_clock();
   std::string storage_kind = "sqlite";
+  bus::EventBus* bus = nullptr;            // optional: camera changes are published on it
+  pipeline::Pipeline* pipeline = nullptr;  // optional: detection endpoints answer 503 without
+  FrameIngress* frames = nullptr;          // optional: the push endpoint answers 503 without
+  std::string media_dir;                   // snapshots and other media live under it
 };
 
 class Api {
@@ -65,6 +85,9 @@ class Api {
   struct CamerasCache;
   void add_system_routes();
   void add_camera_routes();
+  void add_event_routes();
+  void add_detection_routes();
+  void publish_camera(const std::string& type, const Camera& camera);
 
   Response list_cameras(Request& req);
   Response create_camera(Request& req);

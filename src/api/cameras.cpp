@@ -3,6 +3,7 @@
 #include "api/cameras_cache.h"
 #include "api/json_body.h"
 #include "api/problem.h"
+#include "bus/bus.h"
 #include "store/store.h"
 
 namespace argus::api {
@@ -28,6 +29,11 @@ std::string camera_etag(const Camera& c) {
 }
 
 }  // namespace
+
+void Api::publish_camera(const std::string& type, const Camera& camera) {
+  if (deps_.bus == nullptr) return;
+  deps_.bus->publish(bus::kCameras, camera.id, {{"type", type}, {"camera", camera_view(camera, *deps_.status)}});
+}
 
 void Api::add_camera_routes() {
   cache_ = std::make_unique<CamerasCache>();
@@ -89,6 +95,7 @@ Response Api::create_camera(Request& req) {
     }
     return status_problem(created.status(), req);
   }
+  publish_camera("created", *created);
   Response r = Response::json(201, camera_view(*created, *deps_.status));
   r.set_header("Location", "/api/v1/cameras/" + created->id);
   r.set_header("ETag", camera_etag(*created));
@@ -137,15 +144,16 @@ Response Api::patch_camera(Request& req) {
     }
     return status_problem(saved.status(), req);
   }
+  publish_camera("updated", *saved);
   return with_etag(Response::json(200, camera_view(*saved, *deps_.status)), camera_etag(*saved));
 }
 
 Response Api::delete_camera(Request& req) {
   const std::string& id = req.param("id");
   std::optional<std::int64_t> expected;
+  auto current = deps_.store->get_camera(id);
+  if (!current.ok()) return status_problem(current.status(), req);
   if (const std::string* im = req.header("if-match"); im != nullptr) {
-    auto current = deps_.store->get_camera(id);
-    if (!current.ok()) return status_problem(current.status(), req);
     if (!etag_matches(*im, camera_etag(*current))) {
       return problem(412, "precondition-failed", "the camera has changed since it was read (ETag mismatch)", req);
     }
@@ -158,6 +166,7 @@ Response Api::delete_camera(Request& req) {
     }
     return status_problem(s, req);
   }
+  publish_camera("deleted", *current);
   return Response::empty(204);
 }
 

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <ctime>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -147,10 +148,16 @@ class HttpServer::Impl {
     if (!running_) return 0;
     running_ = false;
     draining_ = true;
-    asio::post(acceptor_.get_executor(), [this] {
+    // Close the listening socket on its strand and wait for it, so that the port is
+    // closed when stop() returns even if the I/O threads are stopped right after.
+    auto closed = std::make_shared<std::promise<void>>();
+    auto closed_future = closed->get_future();
+    asio::post(acceptor_.get_executor(), [this, closed] {
       error_code ignored;
       acceptor_.close(ignored);
+      closed->set_value();
     });
+    closed_future.wait_for(std::chrono::seconds(5));
     for_each_session([](const std::shared_ptr<Session>& s) {
       asio::post(s->stream.get_executor(), [s] {
         if (s->idle) s->stream.socket().close();

@@ -4,39 +4,82 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "api/api.h"
 #include "api/server.h"
+#include "app/wiring.h"
+#include "bus/bus.h"
 #include "core/log.h"
+#include "ingest/ingest.h"
 #include "metrics/metrics.h"
 #include "metrics/process.h"
+#include "pipeline/pipeline.h"
 #include "store/store.h"
 
 namespace argus::app {
+namespace {
 
-// Members are declared in construction order; destruction runs in reverse.
-struct App::Parts {
-  Config config;
-  int lock_fd = -1;
-  std::unique_ptr<metrics::Registry> metrics;
-  std::unique_ptr<Store> store;
-  std::unique_ptr<api::StaticCameraStatus> status;
-  std::unique_ptr<api::Api> api;
-  std::unique_ptr<api::HttpServer> server;
-  bool running = false;
+// The camera status the API shows: the source's state from ingest and the processing
+// figures from the pipeline.
+class LiveCameraStatus final : public api::CameraStatusSource {
+ public:
+  LiveCameraStatus(ingest::CameraManager* ingest, pipeline::Pipeline* pipeline, const Clock* clock)
+      : ingest_(ingest), pipeline_(pipeline), clock_(clock) {}
 
-  ~Parts() {
-    server.reset();
-    api.reset();
-    if (store) store->close();
-    store.reset();
-    if (lock_fd >= 0) ::close(lock_fd);
+  nlohmann::json status(const Camera& camera) const override {
+    nlohmann::json s{{"state", camera.enabled ? "starting" : "disabled"},
+                     {"reason", nullptr},
+                     {"fps_in", 0.0},
+                     {"fps_out", 0.0},
+                     {"last_frame_at", nullptr},
+                     {"frames_in", 0},
+                     {"reconnects", 0}};
+    if (auto st = ingest_->status(camera.id)) {
+      s["state"] = ingest::source_state_name(st->state);
+      if (!st->reason.empty()) s["reason"] = st->reason;
+      s["fps_in"] = std::round(st->fps_in * 10) / 10;
+      if (st->last_frame_at > 0) s["last_frame_at"] = format_rfc3339(st->last_frame_at);
+      s["frames_in"] = st->frames_in;
+      s["reconnects"] = st->reconnects;
+    }
+    if (auto ps = pipeline_->stats(camera.id)) {
+      s["fps_out"] = std::round(ps->fps_out * 10) / 10;
+      s["frames_processed"] = ps->frames_processed;
+      s["frames_skipped"] = ps->frames_skipped;
+      s["frames_dropped"] = ps->frames_dropped;
+      s["detector_errors"] = ps->detector_errors;
+      s["open_events"] = ps->open_events;
+      if (!ps->last_error.empty()) s["detector_error"] = ps->last_error;
+    }
+    return s;
   }
+
+  // State changes bump the ingest revision; rates change all the time, so cached
+  // documents that embed status are refreshed at most once a second.
+  std::uint64_t revision() const override {
+    return (ingest_->status_revision() << 32) ^ static_cast<std::uint64_t>(clock_->now_ms() / 1000);
+  }
+
+ private:
+  ingest::CameraManager* ingest_;
+  pipeline::Pipeline* pipeline_;
+  const Clock* clock_;
 };
 
-namespace {
+class PushIngress final : public api::FrameIngress {
+ public:
+  explicit PushIngress(ingest::CameraManager* ingest) : ingest_(ingest) {}
+  Status push(const std::string& camera_id, std::string bytes) override {
+    return ingest_->push_frame(camera_id, std::move(bytes));
+  }
+
+ private:
+  ingest::CameraManager* ingest_;
+};
 
 // Creates the data directory and takes an exclusive lock on <data>/argus.lock so two
 // servers never write one database.
@@ -67,6 +110,88 @@ Result<int> prepare_data_dir(const std::string& dir) {
 
 }  // namespace
 
+// Members are declared in construction order; destruction runs in reverse.
+struct App::Parts {
+  Config config;
+  int lock_fd = -1;
+  std::unique_ptr<metrics::Registry> metrics;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<bus::EventBus> bus;
+  std::unique_ptr<pipeline::Pipeline> pipeline;
+  std::unique_ptr<ingest::CameraManager> ingest;
+  std::unique_ptr<LiveCameraStatus> status;
+  std::unique_ptr<PushIngress> push;
+  std::unique_ptr<bus::Subscription> camera_changes;
+  std::thread camera_controller;
+  std::atomic<bool> stop_controller{false};
+  std::unique_ptr<api::Api> api;
+  std::unique_ptr<api::HttpServer> server;
+  bool running = false;
+
+  // Keeps ingest and the pipeline in step with the stored cameras: applies every change
+  // published on the `cameras` topic, and resynchronizes everything if it missed one.
+  void control_cameras() {
+    std::uint64_t seen_dropped = 0;
+    while (!stop_controller.load()) {
+      auto msg = camera_changes->next(std::chrono::milliseconds(500));
+      if (camera_changes->dropped() != seen_dropped) {
+        seen_dropped = camera_changes->dropped();
+        log::warn("camera changes were missed; resynchronizing every camera");
+        Status s = apply_all_cameras();
+        if (!s.ok()) log::error("camera resynchronization failed", {{"error", s.to_string()}});
+      }
+      if (!msg || !*msg) continue;
+      const auto& m = **msg;
+      std::string type = m.data.value("type", "");
+      if (type == "created" || type == "updated" || type == "deleted") apply_camera(m.camera);
+    }
+  }
+
+  void apply_camera(const std::string& id) {
+    auto cam = store->get_camera(id);
+    if (!cam.ok()) {
+      ingest->remove(id);
+      pipeline->remove_camera(id);
+      return;
+    }
+    pipeline->upsert_camera(*cam);
+    ingest->upsert(*cam);
+  }
+
+  Status apply_all_cameras() {
+    PageRequest page;
+    page.limit = 500;
+    for (;;) {
+      auto cams = store->list_cameras(page);
+      if (!cams.ok()) return cams.status();
+      for (const auto& c : cams->items) {
+        pipeline->upsert_camera(c);
+        ingest->upsert(c);
+      }
+      if (!cams->next_after) return Status();
+      page.after = *cams->next_after;
+    }
+  }
+
+  ~Parts() {
+    server.reset();
+    api.reset();
+    stop_controller = true;
+    if (camera_changes) camera_changes->close();
+    if (camera_controller.joinable()) camera_controller.join();
+    camera_changes.reset();
+    if (ingest) ingest->stop_all();
+    if (pipeline) pipeline->stop();
+    if (bus) bus->close();
+    ingest.reset();
+    pipeline.reset();
+    bus.reset();
+    if (store) store->close();
+    store.reset();
+    if (lock_fd >= 0) ::close(lock_fd);
+  }
+};
+
 App::App(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
 App::~App() { stop(); }
@@ -75,6 +200,7 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   auto parts = std::make_unique<Parts>();
   parts->config = std::move(config);
   const Config& c = parts->config;
+  const std::string media_dir = c.data_dir + "/media";
 
   ARGUS_ASSIGN_OR_RETURN(parts->lock_fd, prepare_data_dir(c.data_dir));
 
@@ -94,11 +220,31 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   }
   if (!c.cameras.empty()) log::info("cameras from the configuration saved", {{"count", c.cameras.size()}});
 
-  parts->status = std::make_unique<api::StaticCameraStatus>();
+  bus::BusOptions bus_options;
+  bus_options.metrics = parts->metrics.get();
+  auto bus = bus::open_bus(bus_options);
+  if (!bus.ok()) return bus.status();
+  parts->bus = std::move(bus).value();
+
+  auto pipeline = pipeline::Pipeline::create(pipeline_options(c, media_dir), parts->store.get(), parts->bus.get(),
+                                             parts->metrics.get());
+  if (!pipeline.ok()) return pipeline.status();
+  parts->pipeline = std::move(pipeline).value();
+
+  pipeline::Pipeline* pipe = parts->pipeline.get();
+  parts->ingest = std::make_unique<ingest::CameraManager>(
+      ingest_options(c, parts->metrics.get()), [pipe](const vision::FramePtr& f) { pipe->on_frame(f); });
+  parts->status = std::make_unique<LiveCameraStatus>(parts->ingest.get(), pipe, &system_clock());
+  parts->push = std::make_unique<PushIngress>(parts->ingest.get());
+
   api::ApiDeps deps;
   deps.store = parts->store.get();
   deps.metrics = parts->metrics.get();
   deps.status = parts->status.get();
+  deps.bus = parts->bus.get();
+  deps.pipeline = pipe;
+  deps.frames = parts->push.get();
+  deps.media_dir = media_dir;
   parts->api = std::make_unique<api::Api>(deps);
   api::Api* api = parts->api.get();
   parts->server = std::make_unique<api::HttpServer>(
@@ -107,12 +253,18 @@ Result<std::unique_ptr<App>> App::create(Config config) {
 }
 
 Status App::start() {
-  ARGUS_RETURN_IF_ERROR(parts_->server->start());
-  parts_->running = true;
-  const auto& s = parts_->config.server;
-  log::info("argus is serving", {{"listen", s.listen_host + ":" + std::to_string(parts_->server->port())},
-                                 {"data_dir", parts_->config.data_dir},
-                                 {"io_threads", s.io_threads}});
+  Parts& p = *parts_;
+  p.camera_changes = p.bus->subscribe({.topics = {std::string(bus::kCameras)}, .capacity = 4096,
+                                       .overflow = OverflowPolicy::kDropOldest, .name = "camera-controller"});
+  ARGUS_RETURN_IF_ERROR(p.apply_all_cameras());
+  p.camera_controller = std::thread([&p] { p.control_cameras(); });
+  ARGUS_RETURN_IF_ERROR(p.server->start());
+  p.running = true;
+  const auto& s = p.config.server;
+  log::info("argus is serving", {{"listen", s.listen_host + ":" + std::to_string(p.server->port())},
+                                 {"data_dir", p.config.data_dir},
+                                 {"io_threads", s.io_threads},
+                                 {"detector", p.config.detector.kind}});
   return Status();
 }
 
@@ -120,15 +272,22 @@ std::uint16_t App::port() const { return parts_->server->port(); }
 
 void App::stop() {
   if (!parts_ || !parts_->running) return;
-  parts_->running = false;
-  auto grace = std::chrono::milliseconds(parts_->config.server.shutdown_timeout_ms);
+  Parts& p = *parts_;
+  p.running = false;
+  auto grace = std::chrono::milliseconds(p.config.server.shutdown_timeout_ms);
   log::info("shutting down: no new connections; waiting for requests in flight",
-            {{"grace_ms", grace.count()}, {"connections", parts_->server->active_connections()}});
-  std::size_t forced = parts_->server->stop(grace);
+            {{"grace_ms", grace.count()}, {"connections", p.server->active_connections()}});
+  std::size_t forced = p.server->stop(grace);
   if (forced > 0) log::warn("closed connections still busy at the end of the grace period", {{"count", forced}});
-  Status flushed = parts_->store->flush();
+  p.stop_controller = true;
+  p.camera_changes->close();
+  if (p.camera_controller.joinable()) p.camera_controller.join();
+  p.ingest->stop_all();
+  p.pipeline->stop();
+  p.bus->close();
+  Status flushed = p.store->flush();
   if (!flushed.ok()) log::error("store flush failed", {{"error", flushed.to_string()}});
-  parts_->store->close();
+  p.store->close();
   log::info("stopped");
 }
 

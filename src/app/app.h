@@ -40,4 +40,8 @@ class App {
 // the server until SIGINT/SIGTERM and stores the process exit code in *exit_code.
 void add_serve_command(CLI::App& cli, int* exit_code);
 
+// Registers `argus analyze VIDEO` (JSON lines per frame and a summary) and `argus eval`
+// (precision, recall and count error against a labeled set).
+void add_analyze_commands(CLI::App& cli, int* exit_code);
+
 }  // namespace argus::app

@@ -1,5 +1,6 @@
 // `argus serve`: parse flags, load the configuration, run until SIGINT/SIGTERM.
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <pthread.h>
 #include <thread>
@@ -65,6 +66,9 @@ int run_serve(const ServeFlags& f) {
   }
 
   log::init(config->log.level, config->log.format);
+  // FFmpeg would print its own lines (connection refused...) past our logger; camera
+  // problems are reported through camera status and our log instead.
+  ::setenv("OPENCV_FFMPEG_LOGLEVEL", "-8", /*overwrite=*/0);
 
   // Block the shutdown signals in every thread; this thread waits for them.
   sigset_t signals;

@@ -208,8 +208,14 @@ const std::vector<Key>& schema() {
        }},
       {"detector.min_score", "ARGUS_DETECTOR_MIN_SCORE", "number 0..1", "0.2",
        number([](Config& c) -> double& { return c.detector.min_score; }, 0, 1)},
-      {"detector.hog_width", "ARGUS_DETECTOR_HOG_WIDTH", "integer 0 or 64..4096 (0 = full size)", "640",
-       integer<int>([](Config& c) -> int& { return c.detector.hog_width; }, 0, 4096)},
+      {"detector.hog_model", "ARGUS_DETECTOR_HOG_MODEL", "default|daimler", "default",
+       [](const std::string& raw, Config& c) -> std::string {
+         if (raw != "default" && raw != "daimler") return "must be default (64x128 window) or daimler (48x96)";
+         c.detector.hog_model = raw;
+         return "";
+       }},
+      {"detector.hog_upscale", "ARGUS_DETECTOR_HOG_UPSCALE", "number 0.25..4", "1",
+       number([](Config& c) -> double& { return c.detector.hog_upscale; }, 0.25, 4)},
       {"detector.model", "ARGUS_DETECTOR_MODEL", "path to an .onnx file", "",
        [](const std::string& raw, Config& c) -> std::string { c.detector.model = raw; return ""; }},
       {"detector.labels", "ARGUS_DETECTOR_LABELS", "path to a label file, one per line", "(COCO)",
@@ -601,7 +607,8 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "queue" << YAML::Value << d.queue;
   out << YAML::Key << "overflow" << YAML::Value << (d.overflow_reject ? "reject" : "drop_oldest");
   out << YAML::Key << "min_score" << YAML::Value << d.min_score;
-  out << YAML::Key << "hog_width" << YAML::Value << d.hog_width;
+  out << YAML::Key << "hog_model" << YAML::Value << d.hog_model;
+  out << YAML::Key << "hog_upscale" << YAML::Value << d.hog_upscale;
   if (!d.model.empty()) out << YAML::Key << "model" << YAML::Value << d.model;
   if (!d.labels.empty()) out << YAML::Key << "labels" << YAML::Value << d.labels;
   out << YAML::Key << "input_width" << YAML::Value << d.input_width;

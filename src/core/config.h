@@ -55,7 +55,8 @@ struct DetectorSettings {
   std::size_t queue = 16;            // detection jobs waiting for a worker
   bool overflow_reject = false;      // false: drop the oldest job; true: reject the new one
   double min_score = 0.2;            // detector threshold (cameras filter with their own min_score)
-  int hog_width = 640;
+  std::string hog_model = "default";  // default | daimler
+  double hog_upscale = 1.0;
   std::string model;                 // onnx model path
   std::string labels;                // onnx label file ("" = COCO)
   int input_width = 640;

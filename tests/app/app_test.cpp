@@ -52,7 +52,7 @@ TEST(App, StartsServesAndStopsInOrder) {
   Camera cam;
   cam.id = "from-config";
   cam.name = "From config";
-  cam.source.url = "rtsp://192.0.2.1/x";
+  cam.source.url = "rtsp://127.0.0.1:9/x";  // loopback, closed port: tests never reach out
   c.cameras.push_back(cam);
   auto app = App::create(c);
   ASSERT_TRUE(app.ok()) << app.status().to_string();

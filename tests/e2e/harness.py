@@ -162,7 +162,7 @@ def run_argus(args, env=None, timeout=30):
 
 
 def camera(cid, **extra):
-    doc = {"id": cid, "name": f"Camera {cid}", "source": {"url": f"rtsp://192.0.2.10/{cid}"}}
+    doc = {"id": cid, "name": f"Camera {cid}", "source": {"url": f"rtsp://127.0.0.1:9/{cid}"}}
     doc.update(extra)
     return doc
 

@@ -55,16 +55,16 @@ class CamerasCrud(ServerTest):
 
     def test_credentials_are_masked(self):
         s = self.server
-        body = camera("masked", source={"url": "rtsp://admin:s3cret@192.0.2.7:554/live"})
+        body = camera("masked", source={"url": "rtsp://admin:s3cret@127.0.0.1:9/live"})
         status, _, doc = s.json("POST", "/api/v1/cameras", body)
         self.assertEqual(status, 201)
-        self.assertEqual(doc["source"]["url"], "rtsp://admin:***@192.0.2.7:554/live")
+        self.assertEqual(doc["source"]["url"], "rtsp://admin:***@127.0.0.1:9/live")
         _, _, raw = s.request("GET", "/api/v1/cameras")
         self.assertNotIn(b"s3cret", raw)
         # Sending the masked URL back keeps the stored password; the response stays masked.
         status, _, doc = s.json("PATCH", "/api/v1/cameras/masked", {"source": doc["source"], "name": "x"})
         self.assertEqual(status, 200, doc)
-        self.assertEqual(doc["source"]["url"], "rtsp://admin:***@192.0.2.7:554/live")
+        self.assertEqual(doc["source"]["url"], "rtsp://admin:***@127.0.0.1:9/live")
         self.assertFalse(any("s3cret" in line for line in s.lines))
 
 

@@ -65,8 +65,8 @@ class ConfigValidation(unittest.TestCase):
         self.assertIn("/nonexistent/argus.yaml", r.stderr)
 
     def test_bad_camera_in_yaml(self):
-        path = self.write("cameras:\n  - id: ok\n    source: rtsp://192.0.2.1/a\n"
-                          "  - id: bad\n    source: rtsp://192.0.2.1/b\n    zones:\n      - name: z\n        polygon: [[0, 0], [2, 0], [0, 1]]\n")
+        path = self.write("cameras:\n  - id: ok\n    source: rtsp://127.0.0.1:9/a\n"
+                          "  - id: bad\n    source: rtsp://127.0.0.1:9/b\n    zones:\n      - name: z\n        polygon: [[0, 0], [2, 0], [0, 1]]\n")
         r = run_argus(["serve", "--config", path, "--check-config"])
         self.assertEqual(r.returncode, 1)
         self.assertIn("cameras[1].zones[0].polygon[1][0]", r.stderr)
@@ -121,7 +121,7 @@ class Lifecycle(unittest.TestCase):
             s.cleanup()
 
     def test_restart_keeps_data_and_yaml_cameras_upserted(self):
-        config = "cameras:\n  - id: from-yaml\n    name: Yard\n    source:\n      url: rtsp://192.0.2.5/stream\n"
+        config = "cameras:\n  - id: from-yaml\n    name: Yard\n    source:\n      url: rtsp://127.0.0.1:9/stream\n"
         s = Server(config=config).start()
         try:
             self.assertEqual(s.json("GET", "/api/v1/cameras/from-yaml")[2]["name"], "Yard")
