@@ -11,10 +11,13 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <ctime>
@@ -77,6 +80,19 @@ const std::string& http_date() {
   return text;
 }
 
+// Appends "\r\nName: value", dropping a field whose name or value could break the head
+// (CR, LF or NUL: response splitting).
+void append_field(std::string& head, std::string_view name, std::string_view value) {
+  auto bad = [](char c) { return c == '\r' || c == '\n' || c == '\0'; };
+  if (name.empty() || std::any_of(name.begin(), name.end(), bad) || std::any_of(value.begin(), value.end(), bad)) {
+    return;
+  }
+  head += "\r\n";
+  head += name;
+  head += ": ";
+  head += value;
+}
+
 bool valid_request_id(std::string_view id) {
   if (id.empty() || id.size() > 200) return false;
   for (char c : id) {
@@ -102,7 +118,8 @@ class HttpServer::Impl {
         handler_(std::move(handler)),
         metrics_(metrics),
         ioc_(config.io_threads),
-        acceptor_(asio::make_strand(ioc_)) {
+        acceptor_(config.io_threads > 1 ? asio::any_io_executor(asio::make_strand(ioc_))
+                                        : asio::any_io_executor(ioc_.get_executor())) {
     if (metrics_ != nullptr) {
       connections_gauge_ = &metrics_->gauge("argus_http_connections", "Open HTTP connections.");
       rejected_ = &metrics_->counter("argus_http_connections_rejected_total",
@@ -214,8 +231,10 @@ class HttpServer::Impl {
   asio::awaitable<void> accept_loop() {
     for (;;) {
       error_code ec;
-      tcp::socket socket = co_await acceptor_.async_accept(
-          asio::make_strand(ioc_), asio::redirect_error(asio::use_awaitable, ec));
+      // One thread needs no strands; with several, each connection gets its own.
+      asio::any_io_executor executor = config_.io_threads > 1 ? asio::any_io_executor(asio::make_strand(ioc_))
+                                                              : asio::any_io_executor(ioc_.get_executor());
+      tcp::socket socket = co_await acceptor_.async_accept(executor, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
         // Out of file descriptors and similar: log and keep accepting after a pause.
@@ -284,37 +303,53 @@ class HttpServer::Impl {
     s.stream.expires_after(std::chrono::seconds(5));
     co_await http::async_write(s.stream, res, asio::redirect_error(asio::use_awaitable, ec));
     if (metrics_ != nullptr) {
-      request_counter("unmatched", "OTHER", status).inc();
+      count_request("unmatched", Method::kOther, status, -1);
     }
   }
 
-  metrics::Counter& request_counter(const std::string& route, std::string_view method, int status) {
-    std::string key = route;
-    key += ' ';
-    key += method;
-    key += ' ';
-    key += std::to_string(status);
+  // Per (route, method): the duration histogram and one counter per status code, found
+  // without a lock on the hot path once seen (each I/O thread keeps its own index).
+  struct RouteMetrics {
+    metrics::Histogram* duration = nullptr;
+    std::array<std::atomic<metrics::Counter*>, 600> by_status{};
+  };
+
+  RouteMetrics& route_metrics(const std::string& route, Method method) {
+    struct ThreadIndex {
+      const Impl* owner = nullptr;
+      std::unordered_map<std::string, RouteMetrics*> routes[8];  // by Method
+    };
+    thread_local ThreadIndex index;
+    if (index.owner != this) {
+      for (auto& m : index.routes) m.clear();
+      index.owner = this;
+    }
+    auto& local = index.routes[static_cast<int>(method) & 7];
+    if (auto it = local.find(route); it != local.end()) return *it->second;
     std::lock_guard lock(metric_mu_);
-    auto it = counters_.find(key);
-    if (it != counters_.end()) return *it->second;
-    auto& c = metrics_->counter("argus_http_requests_total", "HTTP requests handled.",
-                                {{"method", std::string(method)}, {"route", route}, {"status", std::to_string(status)}});
-    counters_.emplace(std::move(key), &c);
-    return c;
+    auto& slot = route_metrics_[std::string(method_name(method)) + " " + route];
+    if (!slot) {
+      slot = std::make_unique<RouteMetrics>();
+      slot->duration = &metrics_->histogram("argus_http_request_duration_seconds", "Time to produce a response.",
+                                            metrics::default_seconds_buckets(),
+                                            {{"method", std::string(method_name(method))}, {"route", route}});
+    }
+    local.emplace(route, slot.get());
+    return *slot;
   }
 
-  metrics::Histogram& duration_histogram(const std::string& route, std::string_view method) {
-    std::string key = route;
-    key += ' ';
-    key += method;
-    std::lock_guard lock(metric_mu_);
-    auto it = histograms_.find(key);
-    if (it != histograms_.end()) return *it->second;
-    auto& h = metrics_->histogram("argus_http_request_duration_seconds", "Time to produce a response.",
-                                  metrics::default_seconds_buckets(),
-                                  {{"method", std::string(method)}, {"route", route}});
-    histograms_.emplace(std::move(key), &h);
-    return h;
+  void count_request(const std::string& route, Method method, int status, double seconds) {
+    RouteMetrics& rm = route_metrics(route, method);
+    if (seconds >= 0) rm.duration->observe(seconds);
+    int code = status >= 100 && status < 600 ? status : 0;
+    metrics::Counter* c = rm.by_status[static_cast<std::size_t>(code)].load(std::memory_order_acquire);
+    if (c == nullptr) {
+      c = &metrics_->counter("argus_http_requests_total", "HTTP requests handled.",
+                             {{"method", std::string(method_name(method))}, {"route", route},
+                              {"status", std::to_string(status)}});
+      rm.by_status[static_cast<std::size_t>(code)].store(c, std::memory_order_release);
+    }
+    c->inc();
   }
 
   asio::awaitable<void> run_session(std::shared_ptr<Session> s, std::uint64_t id) {
@@ -350,9 +385,15 @@ class HttpServer::Impl {
       parser.header_limit(static_cast<std::uint32_t>(config_.max_header_bytes));
       parser.body_limit(config_.max_body_bytes);
 
+      // Fast path: a header already in the buffer is parsed in place, without another
+      // asynchronous read; otherwise read the rest of it under the header timeout.
       error_code ec;
-      s.stream.expires_after(std::chrono::milliseconds(config_.header_timeout_ms));
-      co_await http::async_read_header(s.stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      buffer.consume(parser.put(buffer.data(), ec));
+      if (ec == http::error::need_more) ec = {};
+      if (!ec && !parser.is_header_done()) {
+        s.stream.expires_after(std::chrono::milliseconds(config_.header_timeout_ms));
+        co_await http::async_read_header(s.stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      }
       if (ec == http::error::header_limit) {
         co_await write_early_error(s, 431, "header-too-large",
                                    "the request header block exceeds " + std::to_string(config_.max_header_bytes) + " bytes");
@@ -452,32 +493,43 @@ class HttpServer::Impl {
     }
 
     if (draining_) keep_alive = false;
-    http::response<SharedBody> out{static_cast<http::status>(res.status), msg.version()};
-    out.set(http::field::date, http_date());
-    if (!res.content_type.empty()) out.set(http::field::content_type, res.content_type);
-    out.set("X-Request-Id", req.request_id);
-    for (auto& [name, value] : res.headers) out.set(name, value);
-    out.keep_alive(keep_alive);
+    // The response head is written by hand into one buffer and sent with the (shared,
+    // uncopied) body in a single gathered write: Beast's generic serializer costs several
+    // times more per small response.
     bool no_body = req.method == Method::kHead || res.status == 304 || res.status == 204 || res.status < 200;
     std::size_t body_size = res.body ? res.body->size() : 0;
-    if (res.status != 304 && res.status != 204) out.content_length(body_size);
-    if (!no_body) out.body() = res.body;
+    std::string head;
+    head.reserve(256);
+    head += "HTTP/1.1 ";
+    head += std::to_string(res.status);
+    head += ' ';
+    head += status_reason(res.status);
+    head += "\r\nDate: ";
+    head += http_date();
+    if (!res.content_type.empty()) append_field(head, "Content-Type", res.content_type);
+    append_field(head, "X-Request-Id", req.request_id);
+    for (const auto& [name, value] : res.headers) append_field(head, name, value);
+    if (res.status != 304 && res.status != 204) {
+      head += "\r\nContent-Length: ";
+      head += std::to_string(body_size);
+    }
+    if (!keep_alive) {
+      head += "\r\nConnection: close";
+    } else if (msg.version() == 10) {
+      head += "\r\nConnection: keep-alive";
+    }
+    head += "\r\n\r\n";
 
     error_code ec;
     s.stream.expires_after(std::chrono::milliseconds(config_.body_timeout_ms));
-    http::serializer<false, SharedBody> sr{out};
-    if (no_body) {
-      co_await http::async_write_header(s.stream, sr, asio::redirect_error(asio::use_awaitable, ec));
-    } else {
-      co_await http::async_write(s.stream, sr, asio::redirect_error(asio::use_awaitable, ec));
-    }
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
+                                              no_body || !res.body ? asio::const_buffer() : asio::buffer(*res.body)};
+    co_await asio::async_write(s.stream, buffers, asio::redirect_error(asio::use_awaitable, ec));
 
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const std::string route = req.route.empty() ? "unmatched" : req.route;
     if (metrics_ != nullptr) {
-      std::string_view m = method_name(req.method);
-      request_counter(route, m, res.status).inc();
-      duration_histogram(route, m).observe(seconds);
+      count_request(route, req.method, res.status, seconds);
     }
     if (config_.access_log || res.status >= 500) {
       log::ScopedLogContext log_context(req.request_id);
@@ -513,8 +565,7 @@ class HttpServer::Impl {
   std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;  // guarded by mu_
 
   std::mutex metric_mu_;
-  std::unordered_map<std::string, metrics::Counter*> counters_;      // guarded by metric_mu_
-  std::unordered_map<std::string, metrics::Histogram*> histograms_;  // guarded by metric_mu_
+  std::unordered_map<std::string, std::unique_ptr<RouteMetrics>> route_metrics_;  // guarded by metric_mu_
 };
 
 HttpServer::HttpServer(const ServerConfig& config, RequestHandler handler, metrics::Registry* metrics)
