@@ -242,7 +242,7 @@ const std::vector<Key>& schema() {
        boolean([](Config& c) -> bool& { return c.pipeline.motion_gate; })},
       {"pipeline.motion_width", "ARGUS_MOTION_WIDTH", "integer 64..1920", "320",
        integer<int>([](Config& c) -> int& { return c.pipeline.motion_width; }, 64, 1920)},
-      {"pipeline.track_timeout", "ARGUS_TRACK_TIMEOUT", "duration 100ms..1m", "1500ms",
+      {"pipeline.track_timeout", "ARGUS_TRACK_TIMEOUT", "duration 100ms..1m", "1s",
        duration([](Config& c) -> std::int64_t& { return c.pipeline.track_timeout_ms; }, 100, 60'000)},
       {"pipeline.count_flush", "ARGUS_COUNT_FLUSH", "duration 1s..5m", "10s",
        duration([](Config& c) -> std::int64_t& { return c.pipeline.count_flush_ms; }, 1000, 300'000)},

@@ -70,7 +70,7 @@ struct DetectorSettings {
 struct PipelineSettings {
   bool motion_gate = true;           // detect only when something moves or is tracked
   int motion_width = 320;
-  std::int64_t track_timeout_ms = 1'500;
+  std::int64_t track_timeout_ms = 1'000;
   std::int64_t count_flush_ms = 10'000;
   int snapshot_quality = 85;
   bool snapshots = true;
