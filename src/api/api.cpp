@@ -13,11 +13,12 @@
 namespace argus::api {
 
 nlohmann::json StaticCameraStatus::status(const Camera& camera) const {
-  return {{"state", camera.enabled ? "pending" : "disabled"},
-          {"reason", camera.enabled ? nlohmann::json("no video pipeline is running the camera") : nlohmann::json(nullptr)},
-          {"fps_in", 0.0},
-          {"fps_out", 0.0},
-          {"last_frame_at", nullptr}};
+  return {
+      {"state", camera.enabled ? "pending" : "disabled"},
+      {"reason", camera.enabled ? nlohmann::json("no video pipeline is running the camera") : nlohmann::json(nullptr)},
+      {"fps_in", 0.0},
+      {"fps_out", 0.0},
+      {"last_frame_at", nullptr}};
 }
 
 Api::Api(ApiDeps deps)
@@ -68,8 +69,8 @@ void Api::add_system_routes() {
     }
     checks["store"] = nlohmann::json::array({store_check});
     checks["http"] = nlohmann::json::array({{{"componentType", "system"}, {"status", "pass"}, {"time", now}}});
-    nlohmann::json doc{{"status", overall}, {"version", ARGUS_VERSION}, {"releaseId", ARGUS_GIT_REVISION},
-                       {"checks", checks}};
+    nlohmann::json doc{
+        {"status", overall}, {"version", ARGUS_VERSION}, {"releaseId", ARGUS_GIT_REVISION}, {"checks", checks}};
     Response r = Response::json(overall == "fail" ? 503 : 200, doc);
     r.content_type = "application/health+json";
     r.set_header("Cache-Control", "no-store");

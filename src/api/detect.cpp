@@ -16,7 +16,8 @@ namespace {
 
 // The image of a request: a raw image body, or the `image` part of a multipart form.
 // Sets `min_confidence` from a form field when present.
-std::optional<Response> image_from_request(const Request& req, std::string_view& image, std::optional<double>* min_conf) {
+std::optional<Response> image_from_request(const Request& req, std::string_view& image,
+                                           std::optional<double>* min_conf) {
   const std::string* ct = req.header("content-type");
   if (ct != nullptr) {
     if (auto boundary = multipart_boundary(*ct)) {
@@ -42,7 +43,8 @@ std::optional<Response> image_from_request(const Request& req, std::string_view&
       return std::nullopt;
     }
   }
-  if (req.body.empty()) return problem(400, "bad-request", "send an image as the body or as the multipart field `image`", req);
+  if (req.body.empty())
+    return problem(400, "bad-request", "send an image as the body or as the multipart field `image`", req);
   image = req.body;
   return std::nullopt;
 }

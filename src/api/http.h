@@ -22,16 +22,16 @@ using Fields = std::vector<std::pair<std::string, std::string>>;
 
 struct Request {
   Method method = Method::kGet;
-  std::string target;       // as received: path and query
-  std::string path;         // percent-encoded path, without the query
-  Fields query;             // decoded query parameters, in order
-  Fields headers;           // names lower-cased
+  std::string target;  // as received: path and query
+  std::string path;    // percent-encoded path, without the query
+  Fields query;        // decoded query parameters, in order
+  Fields headers;      // names lower-cased
   std::string body;
   std::string request_id;
   std::string remote_address;
   // Filled by the router.
-  std::string route;        // the matched template, e.g. "/api/v1/cameras/{id}"
-  Fields path_params;       // decoded
+  std::string route;   // the matched template, e.g. "/api/v1/cameras/{id}"
+  Fields path_params;  // decoded
 
   // Case-insensitive header lookup (names are stored lower-case); nullptr if absent.
   const std::string* header(std::string_view lower_name) const;

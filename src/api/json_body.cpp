@@ -39,7 +39,8 @@ std::optional<Response> parse_json_body(const Request& req, nlohmann::json& out,
     r.set_header("Accept-Patch", "application/merge-patch+json");
     return r;
   }
-  if (req.body.empty()) return problem(400, "malformed-json", "the request body is empty; a JSON document is required", req);
+  if (req.body.empty())
+    return problem(400, "malformed-json", "the request body is empty; a JSON document is required", req);
   try {
     out = nlohmann::json::parse(req.body, [](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
       if (depth > 32) throw TooDeep{};
@@ -48,8 +49,8 @@ std::optional<Response> parse_json_body(const Request& req, nlohmann::json& out,
   } catch (const TooDeep&) {
     return problem(400, "malformed-json", "the JSON document is nested deeper than 32 levels", req);
   } catch (const nlohmann::json::parse_error& e) {
-    return problem(400, "malformed-json",
-                   "the request body is not valid JSON (at byte " + std::to_string(e.byte) + ")", req);
+    return problem(400, "malformed-json", "the request body is not valid JSON (at byte " + std::to_string(e.byte) + ")",
+                   req);
   } catch (const std::exception&) {
     return problem(400, "malformed-json", "the request body is not valid JSON", req);
   }
@@ -60,7 +61,8 @@ std::optional<Response> parse_paging(const Request& req, Paging& out) {
   if (auto limit = req.query_param("limit")) {
     long long v = 0;
     auto [p, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), v);
-    if (limit->empty() || !std::isdigit(static_cast<unsigned char>(limit->front())) || p != limit->data() + limit->size() || (ec != std::errc() && ec != std::errc::result_out_of_range) ||
+    if (limit->empty() || !std::isdigit(static_cast<unsigned char>(limit->front())) ||
+        p != limit->data() + limit->size() || (ec != std::errc() && ec != std::errc::result_out_of_range) ||
         (ec == std::errc() && v < 1)) {
       return problem(400, "bad-request", "limit must be an integer of at least 1 (at most 500 are returned)", req);
     }
@@ -78,9 +80,7 @@ std::optional<Response> parse_paging(const Request& req, Paging& out) {
   return std::nullopt;
 }
 
-std::string encode_cursor(const std::string& key) {
-  return base64url_encode(nlohmann::json{{"k", key}}.dump());
-}
+std::string encode_cursor(const std::string& key) { return base64url_encode(nlohmann::json{{"k", key}}.dump()); }
 
 std::string make_etag(std::string_view bytes) {
   std::uint64_t h = 1469598103934665603ULL;

@@ -22,7 +22,8 @@ std::string header_param(std::string_view value, std::string_view param) {
   std::size_t pos = 0;
   while (pos < value.size()) {
     std::size_t semi = value.find(';', pos);
-    std::string_view item = trim(value.substr(pos, semi == std::string_view::npos ? std::string_view::npos : semi - pos));
+    std::string_view item =
+        trim(value.substr(pos, semi == std::string_view::npos ? std::string_view::npos : semi - pos));
     std::size_t eq = item.find('=');
     if (eq != std::string_view::npos && lower(trim(item.substr(0, eq))) == param) {
       std::string_view v = trim(item.substr(eq + 1));

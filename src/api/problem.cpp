@@ -18,7 +18,8 @@ Response problem(int status, std::string_view type, std::string detail, const Re
 Response validation_problem(const FieldErrors& errors, const Request& req) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& e : errors) list.push_back({{"pointer", e.pointer}, {"detail", e.detail}});
-  std::string detail = errors.size() == 1 ? "1 field is invalid" : std::to_string(errors.size()) + " fields are invalid";
+  std::string detail =
+      errors.size() == 1 ? "1 field is invalid" : std::to_string(errors.size()) + " fields are invalid";
   if (!errors.empty()) {
     detail += ": " + (errors.front().pointer.empty() ? std::string("document") : errors.front().pointer) + " " +
               errors.front().detail;
@@ -53,7 +54,8 @@ Response status_problem(const Status& status, const Request& req) {
     }
     default:
       log::error("request failed", {{"error", status.to_string()}});
-      return problem(500, "internal", "the server failed to handle the request; see the server log for request " + req.request_id, req);
+      return problem(500, "internal",
+                     "the server failed to handle the request; see the server log for request " + req.request_id, req);
   }
 }
 

@@ -35,9 +35,9 @@ class Router {
   void add(Method method, const std::string& pattern, Handler handler);
 
   struct Match {
-    int status = 404;             // 200 when found, else 404 or 405
+    int status = 404;  // 200 when found, else 404 or 405
     const Handler* handler = nullptr;
-    std::string allow;            // for 405: "GET, HEAD, PATCH"
+    std::string allow;  // for 405: "GET, HEAD, PATCH"
   };
   // Matches req.method and req.path; on success fills req.route and req.path_params.
   // A path with a malformed percent-escape is 404.

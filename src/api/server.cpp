@@ -11,8 +11,8 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -105,7 +105,7 @@ bool valid_request_id(std::string_view id) {
 struct Session {
   explicit Session(tcp::socket socket) : stream(std::move(socket)) {}
   beast::tcp_stream stream;
-  bool idle = true;            // waiting for the first byte of a request (strand-only)
+  bool idle = true;  // waiting for the first byte of a request (strand-only)
   std::string remote;
 };
 
@@ -271,7 +271,8 @@ class HttpServer::Impl {
         R"({"type":"urn:argus:problem:unavailable","title":"Service Unavailable","status":503,"detail":"too many open connections; retry later","instance":"/"})";
     static const std::string kResponse =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nRetry-After: 1\r\n"
-        "Connection: close\r\nContent-Length: " + std::to_string(kBody.size()) + "\r\n\r\n" + kBody;
+        "Connection: close\r\nContent-Length: " +
+        std::to_string(kBody.size()) + "\r\n\r\n" + kBody;
     error_code ec;
     s->stream.expires_after(std::chrono::seconds(1));
     co_await asio::async_write(s->stream, asio::buffer(kResponse), asio::redirect_error(asio::use_awaitable, ec));
@@ -284,6 +285,17 @@ class HttpServer::Impl {
     std::lock_guard lock(mu_);
     sessions_.erase(id);
     if (sessions_.empty()) drained_.notify_all();
+  }
+
+  asio::awaitable<void> write_body_too_large(Session& s) {
+    co_await write_early_error(s, 413, "body-too-large",
+                               "the request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes");
+  }
+
+  // The client went away or was too slow: close without an answer.
+  static bool peer_gone(const error_code& ec) {
+    return ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
+           ec == asio::error::connection_reset || ec == asio::error::operation_aborted;
   }
 
   // Writes an error response outside the normal handler path (parse errors, limits).
@@ -344,9 +356,9 @@ class HttpServer::Impl {
     int code = status >= 100 && status < 600 ? status : 0;
     metrics::Counter* c = rm.by_status[static_cast<std::size_t>(code)].load(std::memory_order_acquire);
     if (c == nullptr) {
-      c = &metrics_->counter("argus_http_requests_total", "HTTP requests handled.",
-                             {{"method", std::string(method_name(method))}, {"route", route},
-                              {"status", std::to_string(status)}});
+      c = &metrics_->counter(
+          "argus_http_requests_total", "HTTP requests handled.",
+          {{"method", std::string(method_name(method))}, {"route", route}, {"status", std::to_string(status)}});
       rm.by_status[static_cast<std::size_t>(code)].store(c, std::memory_order_release);
     }
     c->inc();
@@ -373,8 +385,8 @@ class HttpServer::Impl {
         s.idle = true;
         error_code ec;
         s.stream.expires_after(std::chrono::milliseconds(config_.idle_timeout_ms));
-        std::size_t n = co_await s.stream.async_read_some(
-            buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+        std::size_t n =
+            co_await s.stream.async_read_some(buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
         s.idle = false;
         if (ec) co_return;  // closed, idle timeout or shutdown
         buffer.commit(n);
@@ -395,19 +407,16 @@ class HttpServer::Impl {
         co_await http::async_read_header(s.stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       }
       if (ec == http::error::header_limit) {
-        co_await write_early_error(s, 431, "header-too-large",
-                                   "the request header block exceeds " + std::to_string(config_.max_header_bytes) + " bytes");
+        co_await write_early_error(
+            s, 431, "header-too-large",
+            "the request header block exceeds " + std::to_string(config_.max_header_bytes) + " bytes");
         co_return;
       }
       if (ec == http::error::body_limit) {
-        co_await write_early_error(s, 413, "body-too-large",
-                                   "the request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes");
+        co_await write_body_too_large(s);
         co_return;
       }
-      if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
-          ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
-        co_return;
-      }
+      if (peer_gone(ec)) co_return;
       if (ec) {
         co_await write_early_error(s, 400, "bad-request", "malformed HTTP request: " + ec.message());
         co_return;
@@ -418,8 +427,7 @@ class HttpServer::Impl {
         co_return;
       }
       if (auto cl = parser.content_length(); cl && *cl > config_.max_body_bytes) {
-        co_await write_early_error(s, 413, "body-too-large",
-                                   "the request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes");
+        co_await write_body_too_large(s);
         co_return;
       }
       if (!parser.is_done()) {
@@ -433,14 +441,10 @@ class HttpServer::Impl {
         s.stream.expires_after(std::chrono::milliseconds(config_.body_timeout_ms));
         co_await http::async_read(s.stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
         if (ec == http::error::body_limit) {
-          co_await write_early_error(s, 413, "body-too-large",
-                                     "the request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes");
+          co_await write_body_too_large(s);
           co_return;
         }
-        if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
-            ec == asio::error::connection_reset || ec == http::error::partial_message) {
-          co_return;
-        }
+        if (peer_gone(ec) || ec == http::error::partial_message) co_return;
         if (ec) {
           co_await write_early_error(s, 400, "bad-request", "malformed HTTP request body: " + ec.message());
           co_return;
@@ -487,7 +491,9 @@ class HttpServer::Impl {
           res = handler_(req);
         } catch (const std::exception& e) {
           log::error("handler threw", {{"error", e.what()}, {"route", req.route}});
-          res = problem(500, "internal", "the server failed to handle the request; see the server log for request " + req.request_id, req);
+          res =
+              problem(500, "internal",
+                      "the server failed to handle the request; see the server log for request " + req.request_id, req);
         }
       }
     }

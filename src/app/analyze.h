@@ -15,21 +15,21 @@
 namespace argus::app {
 
 struct AnalyzeOptions {
-  std::string video;            // path to the file
-  Camera camera;                // zones, lines, detection settings (source is ignored)
-  Config config;                // detector and pipeline settings
-  long max_frames = 0;          // 0 = the whole file
-  int workers = 2;              // detector threads working ahead of the tracker
+  std::string video;    // path to the file
+  Camera camera;        // zones, lines, detection settings (source is ignored)
+  Config config;        // detector and pipeline settings
+  long max_frames = 0;  // 0 = the whole file
+  int workers = 2;      // detector threads working ahead of the tracker
 };
 
 struct AnalyzeSummary {
-  long frames = 0;              // decoded frames
-  long detected_frames = 0;     // frames the detector ran on
-  double seconds = 0;           // wall time
-  double video_seconds = 0;     // media duration processed
+  long frames = 0;           // decoded frames
+  long detected_frames = 0;  // frames the detector ran on
+  double seconds = 0;        // wall time
+  double video_seconds = 0;  // media duration processed
   double video_fps = 0;
   int width = 0, height = 0;
-  std::map<std::string, std::int64_t> objects;  // distinct tracked objects per label
+  std::map<std::string, std::int64_t> objects;                             // distinct tracked objects per label
   std::map<std::string, std::pair<std::int64_t, std::int64_t>> crossings;  // line -> (in, out)
   std::int64_t events = 0;
 };

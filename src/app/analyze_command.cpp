@@ -136,12 +136,14 @@ int run_analyze(const AnalyzeFlags& f) {
     nlohmann::json objects = nlohmann::json::array();
     for (const auto& o : r.objects) {
       auto px = [](double v, int n) { return std::round(v * n * 10) / 10; };
-      objects.push_back({{"id", o.track_id},
-                         {"label", o.label},
-                         {"score", std::round(o.score * 1000) / 1000},
-                         {"box", {px(o.box.x1, width), px(o.box.y1, height), px(o.box.x2, width), px(o.box.y2, height)}}});
+      objects.push_back(
+          {{"id", o.track_id},
+           {"label", o.label},
+           {"score", std::round(o.score * 1000) / 1000},
+           {"box", {px(o.box.x1, width), px(o.box.y1, height), px(o.box.x2, width), px(o.box.y2, height)}}});
     }
-    *out << nlohmann::json{{"frame", r.seq}, {"time", std::round(r.media_seconds * 1000) / 1000}, {"objects", objects}}.dump()
+    *out << nlohmann::json{{"frame", r.seq}, {"time", std::round(r.media_seconds * 1000) / 1000}, {"objects", objects}}
+                .dump()
          << "\n";
   };
   // Frame size is known after the first decode; the processor reports normalized boxes.
@@ -277,10 +279,14 @@ int run_eval(const AnalyzeFlags& f) {
   double precision = tp + fp > 0 ? static_cast<double>(tp) / (tp + fp) : 0;
   double recall = tp + fn > 0 ? static_cast<double>(tp) / (tp + fn) : 0;
   double mae = evaluated > 0 ? count_error / evaluated : 0;
-  nlohmann::json result{{"labeled_frames", truth.size()}, {"evaluated_frames", evaluated},
-                        {"true_positives", tp},          {"false_positives", fp},
-                        {"false_negatives", fn},         {"precision", precision},
-                        {"recall", recall},              {"count_mae", mae},
+  nlohmann::json result{{"labeled_frames", truth.size()},
+                        {"evaluated_frames", evaluated},
+                        {"true_positives", tp},
+                        {"false_positives", fp},
+                        {"false_negatives", fn},
+                        {"precision", precision},
+                        {"recall", recall},
+                        {"count_mae", mae},
                         {"frames_per_second", summary->seconds > 0 ? summary->frames / summary->seconds : 0}};
   if (f.json) {
     std::cout << result.dump() << "\n";

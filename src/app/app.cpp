@@ -232,8 +232,8 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   parts->pipeline = std::move(pipeline).value();
 
   pipeline::Pipeline* pipe = parts->pipeline.get();
-  parts->ingest = std::make_unique<ingest::CameraManager>(
-      ingest_options(c, parts->metrics.get()), [pipe](const vision::FramePtr& f) { pipe->on_frame(f); });
+  parts->ingest = std::make_unique<ingest::CameraManager>(ingest_options(c, parts->metrics.get()),
+                                                          [pipe](const vision::FramePtr& f) { pipe->on_frame(f); });
   parts->status = std::make_unique<LiveCameraStatus>(parts->ingest.get(), pipe, &system_clock());
   parts->push = std::make_unique<PushIngress>(parts->ingest.get());
 
@@ -254,8 +254,10 @@ Result<std::unique_ptr<App>> App::create(Config config) {
 
 Status App::start() {
   Parts& p = *parts_;
-  p.camera_changes = p.bus->subscribe({.topics = {std::string(bus::kCameras)}, .capacity = 4096,
-                                       .overflow = OverflowPolicy::kDropOldest, .name = "camera-controller"});
+  p.camera_changes = p.bus->subscribe({.topics = {std::string(bus::kCameras)},
+                                       .capacity = 4096,
+                                       .overflow = OverflowPolicy::kDropOldest,
+                                       .name = "camera-controller"});
   ARGUS_RETURN_IF_ERROR(p.apply_all_cameras());
   p.camera_controller = std::thread([&p] { p.control_cameras(); });
   ARGUS_RETURN_IF_ERROR(p.server->start());

@@ -1,10 +1,10 @@
 // `argus serve`: parse flags, load the configuration, run until SIGINT/SIGTERM.
+#include <pthread.h>
+#include <unistd.h>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
-#include <pthread.h>
 #include <thread>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
@@ -113,7 +113,8 @@ void add_serve_command(CLI::App& cli, int* exit_code) {
   CLI::App* serve = cli.add_subcommand("serve", "Run the Argus server");
   serve->add_option("-c,--config", flags->config_file, "YAML configuration file (env ARGUS_CONFIG)");
   serve->add_option("--listen", flags->listen, "HOST:PORT to listen on (env ARGUS_LISTEN, default 0.0.0.0:8080)");
-  serve->add_option("--data-dir", flags->data_dir, "Directory for the database and media (env ARGUS_DATA_DIR, default ./data)");
+  serve->add_option("--data-dir", flags->data_dir,
+                    "Directory for the database and media (env ARGUS_DATA_DIR, default ./data)");
   serve->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error|off (env ARGUS_LOG_LEVEL)");
   serve->add_option("--log-format", flags->log_format, "json|text (env ARGUS_LOG_FORMAT, default json)");
   serve->add_option("--set", flags->sets, "Set any configuration key: --set server.io_threads=4 (repeatable)");

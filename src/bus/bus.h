@@ -42,12 +42,12 @@ inline constexpr std::string_view kJobs = "jobs";
 inline constexpr std::string_view kAlerts = "alerts";
 
 struct Message {
-  std::uint64_t id = 0;   // increasing per bus, from 1
+  std::uint64_t id = 0;  // increasing per bus, from 1
   std::string topic;
-  std::string camera;     // "" when not about one camera
+  std::string camera;  // "" when not about one camera
   UnixMillis time = 0;
   nlohmann::json data;
-  std::string envelope;   // the serialized {"id","topic","time","data"}
+  std::string envelope;  // the serialized {"id","topic","time","data"}
 };
 using MessagePtr = std::shared_ptr<const Message>;
 
@@ -56,7 +56,7 @@ struct SubscribeOptions {
   std::vector<std::string> cameras;  // empty = all cameras (messages without a camera always pass)
   std::size_t capacity = 1024;
   OverflowPolicy overflow = OverflowPolicy::kDropOldest;  // kBlock is not allowed
-  std::string name = "subscriber";   // for metrics and logs
+  std::string name = "subscriber";                        // for metrics and logs
 };
 
 // One subscriber's queue. Destroying it unsubscribes.

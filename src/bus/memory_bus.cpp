@@ -8,7 +8,8 @@ namespace argus::bus {
 namespace {
 
 std::string make_envelope(const Message& m) {
-  nlohmann::json j{{"id", std::to_string(m.id)}, {"topic", m.topic}, {"time", format_rfc3339(m.time)}, {"data", m.data}};
+  nlohmann::json j{
+      {"id", std::to_string(m.id)}, {"topic", m.topic}, {"time", format_rfc3339(m.time)}, {"data", m.data}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -128,8 +129,8 @@ class MemoryBus final : public EventBus {
   metrics::Counter* dropped_ = nullptr;
   mutable std::mutex mu_;
   std::vector<MemorySubscription*> subscribers_;  // guarded by mu_
-  std::uint64_t last_id_ = 0;                      // guarded by mu_
-  bool closed_ = false;                            // guarded by mu_
+  std::uint64_t last_id_ = 0;                     // guarded by mu_
+  bool closed_ = false;                           // guarded by mu_
 };
 
 MemorySubscription::~MemorySubscription() {

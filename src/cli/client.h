@@ -21,8 +21,8 @@ class Client {
 
   // Unavailable when the server cannot be reached (connection refused, DNS, timeout);
   // otherwise the HTTP status and body, whatever the status.
-  Result<HttpResult> request(const std::string& method, const std::string& path,
-                             const std::string& body = "", const std::string& content_type = "");
+  Result<HttpResult> request(const std::string& method, const std::string& path, const std::string& body = "",
+                             const std::string& content_type = "");
 
   const std::string& server() const { return server_; }
 

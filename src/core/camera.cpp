@@ -22,16 +22,13 @@ constexpr std::size_t kMaxLabels = 32;
 
 struct Ctx {
   FieldErrors& errors;
-  void add(std::string pointer, std::string detail) {
-    errors.push_back({std::move(pointer), std::move(detail)});
-  }
+  void add(std::string pointer, std::string detail) { errors.push_back({std::move(pointer), std::move(detail)}); }
 };
 
 std::string type_name(const json& v) { return v.type_name(); }
 
 // Rejects members of `obj` that are not in `allowed`.
-void check_members(const json& obj, std::initializer_list<std::string_view> allowed,
-                   const std::string& ptr, Ctx& ctx) {
+void check_members(const json& obj, std::initializer_list<std::string_view> allowed, const std::string& ptr, Ctx& ctx) {
   for (const auto& [key, value] : obj.items()) {
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       std::string list;
@@ -47,8 +44,7 @@ void check_members(const json& obj, std::initializer_list<std::string_view> allo
 bool is_ascii_digit(char c) { return c >= '0' && c <= '9'; }
 
 bool has_control_chars(std::string_view s) {
-  return std::any_of(s.begin(), s.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
 bool is_valid_label(std::string_view s) {
@@ -72,8 +68,7 @@ void parse_point(const json& v, const std::string& ptr, Point& out, Ctx& ctx) {
   double c[2];
   for (int i = 0; i < 2; ++i) {
     if (!get_number(v[static_cast<std::size_t>(i)], c[i]) || c[i] < 0 || c[i] > 1) {
-      ctx.add(ptr + "/" + std::to_string(i),
-              "must be a number between 0 and 1 (normalized image coordinate)");
+      ctx.add(ptr + "/" + std::to_string(i), "must be a number between 0 and 1 (normalized image coordinate)");
       return;
     }
   }
@@ -108,8 +103,7 @@ std::string check_network_url(const std::string& url, std::string_view scheme) {
   }
   if (host.empty()) return "has no host";
   for (char c : host) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
-          c == ':' || c == '%')) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == ':' || c == '%')) {
       return "has an invalid character in the host";
     }
   }
@@ -130,9 +124,8 @@ SourceKind default_kind_for(std::string_view scheme) {
 
 bool parse_kind(std::string_view s, SourceKind& out) {
   static const std::pair<std::string_view, SourceKind> kKinds[] = {
-      {"stream", SourceKind::kStream}, {"mjpeg", SourceKind::kMjpeg},
-      {"snapshot", SourceKind::kSnapshot}, {"folder", SourceKind::kFolder},
-      {"file", SourceKind::kFile}, {"push", SourceKind::kPush}};
+      {"stream", SourceKind::kStream}, {"mjpeg", SourceKind::kMjpeg}, {"snapshot", SourceKind::kSnapshot},
+      {"folder", SourceKind::kFolder}, {"file", SourceKind::kFile},   {"push", SourceKind::kPush}};
   for (const auto& [name, kind] : kKinds) {
     if (name == s) {
       out = kind;
@@ -144,12 +137,16 @@ bool parse_kind(std::string_view s, SourceKind& out) {
 
 std::vector<std::string_view> allowed_schemes(SourceKind kind) {
   switch (kind) {
-    case SourceKind::kStream: return {"rtsp", "rtsps", "http", "https"};
+    case SourceKind::kStream:
+      return {"rtsp", "rtsps", "http", "https"};
     case SourceKind::kMjpeg:
-    case SourceKind::kSnapshot: return {"http", "https"};
+    case SourceKind::kSnapshot:
+      return {"http", "https"};
     case SourceKind::kFolder:
-    case SourceKind::kFile: return {"file"};
-    case SourceKind::kPush: return {};
+    case SourceKind::kFile:
+      return {"file"};
+    case SourceKind::kPush:
+      return {};
   }
   return {};
 }
@@ -207,10 +204,9 @@ void parse_source(const json& v, const std::string& ptr, SourceSpec& out, Ctx& c
       ctx.add(url_ptr, "is longer than 2048 characters");
     } else if (has_control_chars(url) || url.find(' ') != std::string::npos) {
       ctx.add(url_ptr, "must not contain spaces or control characters");
-    } else if (scheme.empty() ||
-               std::find(schemes.begin(), schemes.end(), scheme) == schemes.end()) {
-      ctx.add(url_ptr, "scheme must be one of " + allowed + " for a " +
-                                std::string(source_kind_name(kind)) + " source");
+    } else if (scheme.empty() || std::find(schemes.begin(), schemes.end(), scheme) == schemes.end()) {
+      ctx.add(url_ptr,
+              "scheme must be one of " + allowed + " for a " + std::string(source_kind_name(kind)) + " source");
     } else if (scheme == "file") {
       std::string path = url.substr(7);
       if (path.empty() || path.front() != '/') {
@@ -287,8 +283,8 @@ void parse_detection(const json& v, const std::string& ptr, DetectionSettings& o
   }
 }
 
-void check_item_name(const json& item, const std::string& ptr, std::set<std::string>& seen,
-                     std::string& out, Ctx& ctx) {
+void check_item_name(const json& item, const std::string& ptr, std::set<std::string>& seen, std::string& out,
+                     Ctx& ctx) {
   if (!item.contains("name")) {
     ctx.add(ptr + "/name", "is required");
     return;
@@ -379,9 +375,12 @@ void parse_lines(const json& v, const std::string& ptr, std::vector<Line>& out, 
     }
     if (l.contains("in")) {
       const json& side = l["in"];
-      if (side == "left") line.in_side = LineSide::kLeft;
-      else if (side == "right") line.in_side = LineSide::kRight;
-      else ctx.add(lp + "/in", "must be \"left\" or \"right\" (the side of a→b that counts as in)");
+      if (side == "left")
+        line.in_side = LineSide::kLeft;
+      else if (side == "right")
+        line.in_side = LineSide::kRight;
+      else
+        ctx.add(lp + "/in", "must be \"left\" or \"right\" (the side of a→b that counts as in)");
     }
     out.push_back(std::move(line));
   }
@@ -393,12 +392,18 @@ json point_json(const Point& p) { return json::array({p.x, p.y}); }
 
 std::string_view source_kind_name(SourceKind kind) {
   switch (kind) {
-    case SourceKind::kStream: return "stream";
-    case SourceKind::kMjpeg: return "mjpeg";
-    case SourceKind::kSnapshot: return "snapshot";
-    case SourceKind::kFolder: return "folder";
-    case SourceKind::kFile: return "file";
-    case SourceKind::kPush: return "push";
+    case SourceKind::kStream:
+      return "stream";
+    case SourceKind::kMjpeg:
+      return "mjpeg";
+    case SourceKind::kSnapshot:
+      return "snapshot";
+    case SourceKind::kFolder:
+      return "folder";
+    case SourceKind::kFile:
+      return "file";
+    case SourceKind::kPush:
+      return "push";
   }
   return "stream";
 }
@@ -439,16 +444,14 @@ json camera_to_json(const Camera& c, const CameraJsonOptions& options) {
                      {"points", json::array({point_json(l.a), point_json(l.b)})},
                      {"in", l.in_side == LineSide::kLeft ? "left" : "right"}});
   }
-  json j{{"id", c.id},
-         {"name", c.name},
-         {"source", std::move(source)},
-         {"enabled", c.enabled},
-         {"detection",
-          {{"fps", c.detection.fps},
-           {"labels", c.detection.labels},
-           {"min_score", c.detection.min_score}}},
-         {"zones", std::move(zones)},
-         {"lines", std::move(lines)}};
+  json j{
+      {"id", c.id},
+      {"name", c.name},
+      {"source", std::move(source)},
+      {"enabled", c.enabled},
+      {"detection", {{"fps", c.detection.fps}, {"labels", c.detection.labels}, {"min_score", c.detection.min_score}}},
+      {"zones", std::move(zones)},
+      {"lines", std::move(lines)}};
   if (options.include_meta) {
     j["created_at"] = format_rfc3339(c.created_at);
     j["updated_at"] = format_rfc3339(c.updated_at);
@@ -463,11 +466,10 @@ void camera_from_json(const json& doc, Camera& out, FieldErrors& errors, bool al
     ctx.add(prefix, "must be a JSON object, not " + type_name(doc));
     return;
   }
-  static const std::initializer_list<std::string_view> kReadOnly = {"created_at", "updated_at",
-                                                                    "status", "version"};
+  static const std::initializer_list<std::string_view> kReadOnly = {"created_at", "updated_at", "status", "version"};
   for (const auto& [key, value] : doc.items()) {
-    bool known = key == "id" || key == "name" || key == "source" || key == "enabled" ||
-                 key == "detection" || key == "zones" || key == "lines";
+    bool known = key == "id" || key == "name" || key == "source" || key == "enabled" || key == "detection" ||
+                 key == "zones" || key == "lines";
     bool read_only = std::find(kReadOnly.begin(), kReadOnly.end(), key) != kReadOnly.end();
     if (read_only && !allow_read_only) {
       ctx.add(prefix + "/" + key, "is read-only");
@@ -487,8 +489,8 @@ void camera_from_json(const json& doc, Camera& out, FieldErrors& errors, bool al
   }
   if (doc.contains("name")) {
     const json& n = doc["name"];
-    if (!n.is_string() || n.get<std::string>().empty() ||
-        n.get<std::string>().size() > kMaxNameLength || has_control_chars(n.get<std::string>())) {
+    if (!n.is_string() || n.get<std::string>().empty() || n.get<std::string>().size() > kMaxNameLength ||
+        has_control_chars(n.get<std::string>())) {
       ctx.add(prefix + "/name", "must be a string of 1 to 100 characters without control characters");
     } else {
       out.name = n.get<std::string>();
@@ -502,8 +504,10 @@ void camera_from_json(const json& doc, Camera& out, FieldErrors& errors, bool al
     parse_source(doc["source"], prefix + "/source", out.source, ctx);
   }
   if (doc.contains("enabled")) {
-    if (!doc["enabled"].is_boolean()) ctx.add(prefix + "/enabled", "must be true or false");
-    else out.enabled = doc["enabled"].get<bool>();
+    if (!doc["enabled"].is_boolean())
+      ctx.add(prefix + "/enabled", "must be true or false");
+    else
+      out.enabled = doc["enabled"].get<bool>();
   }
   if (doc.contains("detection")) parse_detection(doc["detection"], prefix + "/detection", out.detection, ctx);
   if (doc.contains("zones")) parse_zones(doc["zones"], prefix + "/zones", out.zones, ctx);

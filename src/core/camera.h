@@ -45,15 +45,15 @@ enum class SourceKind { kStream, kMjpeg, kSnapshot, kFolder, kFile, kPush };
 
 struct SourceSpec {
   SourceKind kind = SourceKind::kStream;
-  std::string url;                   // empty for push
-  std::int64_t interval_ms = 1000;   // snapshot polling interval
+  std::string url;                  // empty for push
+  std::int64_t interval_ms = 1000;  // snapshot polling interval
   bool operator==(const SourceSpec&) const = default;
 };
 
 struct DetectionSettings {
-  double fps = 5;                            // detection rate, 0.1..60
-  std::vector<std::string> labels{"person"}; // labels that become events
-  double min_score = 0.5;                    // 0..1
+  double fps = 5;                             // detection rate, 0.1..60
+  std::vector<std::string> labels{"person"};  // labels that become events
+  double min_score = 0.5;                     // 0..1
   bool operator==(const DetectionSettings&) const = default;
 };
 
@@ -85,8 +85,8 @@ nlohmann::json camera_to_json(const Camera& camera, const CameraJsonOptions& opt
 // pointer of the offending field (prefixed by `pointer_prefix`); `out` is only meaningful
 // when no error was added. Read-only members (created_at, updated_at, status, version)
 // are rejected unless `allow_read_only` is set (they are then ignored).
-void camera_from_json(const nlohmann::json& doc, Camera& out, FieldErrors& errors,
-                      bool allow_read_only = false, const std::string& pointer_prefix = "");
+void camera_from_json(const nlohmann::json& doc, Camera& out, FieldErrors& errors, bool allow_read_only = false,
+                      const std::string& pointer_prefix = "");
 
 // "rtsp://user:secret@host/x" -> "rtsp://user:***@host/x"; unchanged without a password.
 std::string mask_url_credentials(const std::string& url);

@@ -30,9 +30,8 @@ std::string format_rfc3339(UnixMillis ms) {
   gmtime_r(&t, &tm);
   // Sized for the widest possible int fields so the compiler can prove no truncation.
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(frac));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(frac));
   return buf;
 }
 
@@ -74,10 +73,9 @@ std::int64_t days_from_civil(int y, int m, int d) {
 std::optional<UnixMillis> parse_rfc3339(std::string_view s) {
   std::size_t pos = 0;
   int year = 0, mon = 0, day = 0, hour = 0, min = 0, sec = 0;
-  if (!read_int(s, pos, 4, year) || !expect(s, pos, '-') || !read_int(s, pos, 2, mon) ||
-      !expect(s, pos, '-') || !read_int(s, pos, 2, day) || !expect(s, pos, 'T') ||
-      !read_int(s, pos, 2, hour) || !expect(s, pos, ':') || !read_int(s, pos, 2, min) ||
-      !expect(s, pos, ':') || !read_int(s, pos, 2, sec)) {
+  if (!read_int(s, pos, 4, year) || !expect(s, pos, '-') || !read_int(s, pos, 2, mon) || !expect(s, pos, '-') ||
+      !read_int(s, pos, 2, day) || !expect(s, pos, 'T') || !read_int(s, pos, 2, hour) || !expect(s, pos, ':') ||
+      !read_int(s, pos, 2, min) || !expect(s, pos, ':') || !read_int(s, pos, 2, sec)) {
     return std::nullopt;
   }
   static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -104,8 +102,7 @@ std::optional<UnixMillis> parse_rfc3339(std::string_view s) {
     int sign = s[pos] == '-' ? -1 : 1;
     ++pos;
     int oh = 0, om = 0;
-    if (!read_int(s, pos, 2, oh) || !expect(s, pos, ':') || !read_int(s, pos, 2, om) ||
-        oh > 23 || om > 59) {
+    if (!read_int(s, pos, 2, oh) || !expect(s, pos, ':') || !read_int(s, pos, 2, om) || oh > 23 || om > 59) {
       return std::nullopt;
     }
     offset_min = sign * (oh * 60 + om);
@@ -133,12 +130,18 @@ std::optional<std::int64_t> parse_duration_ms(std::string_view text) {
     return std::nullopt;
   }
   double scale;
-  if (unit.empty() || unit == "s") scale = 1000;
-  else if (unit == "ms") scale = 1;
-  else if (unit == "m") scale = 60'000;
-  else if (unit == "h") scale = 3'600'000;
-  else if (unit == "d") scale = 86'400'000;
-  else return std::nullopt;
+  if (unit.empty() || unit == "s")
+    scale = 1000;
+  else if (unit == "ms")
+    scale = 1;
+  else if (unit == "m")
+    scale = 60'000;
+  else if (unit == "h")
+    scale = 3'600'000;
+  else if (unit == "d")
+    scale = 86'400'000;
+  else
+    return std::nullopt;
   double ms = value * scale;
   if (ms > 1e15) return std::nullopt;
   return static_cast<std::int64_t>(std::llround(ms));

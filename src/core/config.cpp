@@ -58,15 +58,18 @@ Setter size_bytes(std::function<std::size_t&(Config&)> field, std::size_t lo, st
         s.pop_back();
         u = static_cast<char>(std::tolower(static_cast<unsigned char>(s.back())));
       }
-      if (u == 'k') mult = 1024;
-      else if (u == 'm') mult = 1024 * 1024;
-      else if (u == 'g') mult = 1024 * 1024 * 1024;
+      if (u == 'k')
+        mult = 1024;
+      else if (u == 'm')
+        mult = 1024 * 1024;
+      else if (u == 'g')
+        mult = 1024 * 1024 * 1024;
       if (mult != 1) s.pop_back();
     }
     unsigned long long v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    std::string why = "must be a size between " + std::to_string(lo) + " and " +
-                      std::to_string(hi) + " bytes (suffixes k, m, g allowed)";
+    std::string why = "must be a size between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                      " bytes (suffixes k, m, g allowed)";
     if (s.empty() || ec != std::errc() || p != s.data() + s.size()) return why;
     unsigned long long bytes = v * mult;
     if (v != 0 && bytes / mult != v) return why;
@@ -80,8 +83,8 @@ Setter duration(std::function<std::int64_t&(Config&)> field, std::int64_t lo_ms,
   return [field, lo_ms, hi_ms](const std::string& raw, Config& c) -> std::string {
     auto ms = parse_duration_ms(raw);
     if (!ms || *ms < lo_ms || *ms > hi_ms) {
-      return "must be a duration between " + std::to_string(lo_ms) + "ms and " +
-             std::to_string(hi_ms / 1000) + "s, e.g. \"30s\", \"500ms\", \"2m\"";
+      return "must be a duration between " + std::to_string(lo_ms) + "ms and " + std::to_string(hi_ms / 1000) +
+             "s, e.g. \"30s\", \"500ms\", \"2m\"";
     }
     field(c) = *ms;
     return "";
@@ -106,9 +109,12 @@ Setter boolean(std::function<bool&(Config&)> field) {
   return [field](const std::string& raw, Config& c) -> std::string {
     std::string v = raw;
     std::transform(v.begin(), v.end(), v.begin(), [](unsigned char ch) { return std::tolower(ch); });
-    if (v == "true" || v == "yes" || v == "on" || v == "1") field(c) = true;
-    else if (v == "false" || v == "no" || v == "off" || v == "0") field(c) = false;
-    else return "must be true or false";
+    if (v == "true" || v == "yes" || v == "on" || v == "1")
+      field(c) = true;
+    else if (v == "false" || v == "no" || v == "off" || v == "0")
+      field(c) = false;
+    else
+      return "must be true or false";
     return "";
   };
 }
@@ -175,10 +181,14 @@ const std::vector<Key>& schema() {
        }},
       {"store.synchronous", "ARGUS_STORE_SYNCHRONOUS", "off|normal|full", "normal",
        [](const std::string& raw, Config& c) -> std::string {
-         if (raw == "off") c.store.synchronous = SqliteSync::kOff;
-         else if (raw == "normal") c.store.synchronous = SqliteSync::kNormal;
-         else if (raw == "full") c.store.synchronous = SqliteSync::kFull;
-         else return "must be off, normal or full (see README: Durability)";
+         if (raw == "off")
+           c.store.synchronous = SqliteSync::kOff;
+         else if (raw == "normal")
+           c.store.synchronous = SqliteSync::kNormal;
+         else if (raw == "full")
+           c.store.synchronous = SqliteSync::kFull;
+         else
+           return "must be off, normal or full (see README: Durability)";
          return "";
        }},
       {"store.busy_timeout", "ARGUS_STORE_BUSY_TIMEOUT", "duration 0..10m", "5s",
@@ -201,9 +211,12 @@ const std::vector<Key>& schema() {
        integer<std::size_t>([](Config& c) -> std::size_t& { return c.detector.queue; }, 1, 10'000)},
       {"detector.overflow", "ARGUS_DETECTOR_OVERFLOW", "drop_oldest|reject", "drop_oldest",
        [](const std::string& raw, Config& c) -> std::string {
-         if (raw == "drop_oldest") c.detector.overflow_reject = false;
-         else if (raw == "reject") c.detector.overflow_reject = true;
-         else return "must be drop_oldest or reject";
+         if (raw == "drop_oldest")
+           c.detector.overflow_reject = false;
+         else if (raw == "reject")
+           c.detector.overflow_reject = true;
+         else
+           return "must be drop_oldest or reject";
          return "";
        }},
       {"detector.min_score", "ARGUS_DETECTOR_MIN_SCORE", "number 0..1", "0.2",
@@ -217,9 +230,15 @@ const std::vector<Key>& schema() {
       {"detector.hog_upscale", "ARGUS_DETECTOR_HOG_UPSCALE", "number 0.25..4", "1",
        number([](Config& c) -> double& { return c.detector.hog_upscale; }, 0.25, 4)},
       {"detector.model", "ARGUS_DETECTOR_MODEL", "path to an .onnx file", "",
-       [](const std::string& raw, Config& c) -> std::string { c.detector.model = raw; return ""; }},
+       [](const std::string& raw, Config& c) -> std::string {
+         c.detector.model = raw;
+         return "";
+       }},
       {"detector.labels", "ARGUS_DETECTOR_LABELS", "path to a label file, one per line", "(COCO)",
-       [](const std::string& raw, Config& c) -> std::string { c.detector.labels = raw; return ""; }},
+       [](const std::string& raw, Config& c) -> std::string {
+         c.detector.labels = raw;
+         return "";
+       }},
       {"detector.input_width", "ARGUS_DETECTOR_INPUT_WIDTH", "integer 32..4096", "640",
        integer<int>([](Config& c) -> int& { return c.detector.input_width; }, 32, 4096)},
       {"detector.input_height", "ARGUS_DETECTOR_INPUT_HEIGHT", "integer 32..4096", "640",
@@ -284,8 +303,7 @@ std::vector<std::string> children_of(const std::string& section) {
 
 bool is_section(const std::string& path) {
   std::string prefix = path + ".";
-  return std::any_of(schema().begin(), schema().end(),
-                     [&](const Key& k) { return k.path.rfind(prefix, 0) == 0; });
+  return std::any_of(schema().begin(), schema().end(), [&](const Key& k) { return k.path.rfind(prefix, 0) == 0; });
 }
 
 std::string join(const std::vector<std::string>& items) {
@@ -343,10 +361,11 @@ nlohmann::json yaml_to_json(const YAML::Node& node) {
   // "nan" or "infinity", turning a camera named `nan` into a floating-point value.
   std::string_view num = s;
   if (!num.empty() && num.front() == '+') num.remove_prefix(1);
-  const bool numeric = !num.empty() && (std::isdigit(static_cast<unsigned char>(num.front())) != 0 ||
-                                        num.front() == '-' || num.front() == '.') &&
-                       num.find_first_not_of("0123456789+-.eE") == std::string_view::npos &&
-                       num.find_first_of("0123456789") != std::string_view::npos;
+  const bool numeric =
+      !num.empty() &&
+      (std::isdigit(static_cast<unsigned char>(num.front())) != 0 || num.front() == '-' || num.front() == '.') &&
+      num.find_first_not_of("0123456789+-.eE") == std::string_view::npos &&
+      num.find_first_of("0123456789") != std::string_view::npos;
   if (!numeric) return s;
   long long i = 0;
   auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), i);
@@ -378,8 +397,8 @@ std::string pointer_to_path(const std::string& pointer) {
   while (i < pointer.size()) {
     std::size_t next = pointer.find('/', i + 1);
     std::string token = pointer.substr(i + 1, next == std::string::npos ? std::string::npos : next - i - 1);
-    bool numeric = !token.empty() && std::all_of(token.begin(), token.end(),
-                                                 [](char ch) { return ch >= '0' && ch <= '9'; });
+    bool numeric =
+        !token.empty() && std::all_of(token.begin(), token.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
     out += numeric ? "[" + token + "]" : "." + pointer_unescape(token);
     if (next == std::string::npos) break;
     i = next;
@@ -455,9 +474,7 @@ void emit_json(YAML::Emitter& out, const nlohmann::json& v) {
       out << YAML::EndMap;
       return;
     case nlohmann::json::value_t::array: {
-      const bool scalars = std::none_of(v.begin(), v.end(), [](const nlohmann::json& x) {
-        return x.is_structured();
-      });
+      const bool scalars = std::none_of(v.begin(), v.end(), [](const nlohmann::json& x) { return x.is_structured(); });
       if (scalars) out << YAML::Flow;  // points and label lists stay on one line
       out << YAML::BeginSeq;
       for (const auto& x : v) emit_json(out, x);
@@ -491,9 +508,12 @@ void emit_json(YAML::Emitter& out, const nlohmann::json& v) {
 
 std::string_view sqlite_sync_name(SqliteSync s) {
   switch (s) {
-    case SqliteSync::kOff: return "off";
-    case SqliteSync::kNormal: return "normal";
-    case SqliteSync::kFull: return "full";
+    case SqliteSync::kOff:
+      return "off";
+    case SqliteSync::kNormal:
+      return "normal";
+    case SqliteSync::kFull:
+      return "full";
   }
   return "normal";
 }
@@ -575,7 +595,8 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::BeginMap;
   out << YAML::Key << "data_dir" << YAML::Value << c.data_dir;
   out << YAML::Key << "server" << YAML::Value << YAML::BeginMap;
-  std::string host = c.server.listen_host.find(':') != std::string::npos ? "[" + c.server.listen_host + "]" : c.server.listen_host;
+  std::string host =
+      c.server.listen_host.find(':') != std::string::npos ? "[" + c.server.listen_host + "]" : c.server.listen_host;
   out << YAML::Key << "listen" << YAML::Value << host + ":" + std::to_string(c.server.listen_port);
   out << YAML::Key << "io_threads" << YAML::Value << c.server.io_threads;
   out << YAML::Key << "max_connections" << YAML::Value << c.server.max_connections;

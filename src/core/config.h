@@ -23,11 +23,11 @@ struct ServerConfig {
   std::uint16_t listen_port = 8080;
   int io_threads = 2;
   std::size_t max_connections = 1024;
-  std::size_t max_body_bytes = 1 << 20;    // 413 beyond (nginx client_max_body_size 1m)
-  std::size_t max_header_bytes = 8 << 10;  // 431 beyond (nginx large_client_header_buffers 8k)
-  std::int64_t header_timeout_ms = 60'000; // nginx client_header_timeout
-  std::int64_t body_timeout_ms = 60'000;   // nginx client_body_timeout
-  std::int64_t idle_timeout_ms = 75'000;   // nginx keepalive_timeout
+  std::size_t max_body_bytes = 1 << 20;     // 413 beyond (nginx client_max_body_size 1m)
+  std::size_t max_header_bytes = 8 << 10;   // 431 beyond (nginx large_client_header_buffers 8k)
+  std::int64_t header_timeout_ms = 60'000;  // nginx client_header_timeout
+  std::int64_t body_timeout_ms = 60'000;    // nginx client_body_timeout
+  std::int64_t idle_timeout_ms = 75'000;    // nginx keepalive_timeout
   std::int64_t shutdown_timeout_ms = 10'000;
   bool access_log = false;
 };
@@ -50,25 +50,25 @@ struct StoreConfig {
 
 // The shared detector pool (see vision/detector.h for what each kind needs).
 struct DetectorSettings {
-  std::string kind = "hog";          // hog | onnx | remote
-  int workers = 1;                   // detector threads (one model instance each)
-  std::size_t queue = 16;            // detection jobs waiting for a worker
-  bool overflow_reject = false;      // false: drop the oldest job; true: reject the new one
-  double min_score = 0.2;            // detector threshold (cameras filter with their own min_score)
+  std::string kind = "hog";           // hog | onnx | remote
+  int workers = 1;                    // detector threads (one model instance each)
+  std::size_t queue = 16;             // detection jobs waiting for a worker
+  bool overflow_reject = false;       // false: drop the oldest job; true: reject the new one
+  double min_score = 0.2;             // detector threshold (cameras filter with their own min_score)
   std::string hog_model = "default";  // default | daimler
   double hog_upscale = 1.0;
-  std::string model;                 // onnx model path
-  std::string labels;                // onnx label file ("" = COCO)
+  std::string model;   // onnx model path
+  std::string labels;  // onnx label file ("" = COCO)
   int input_width = 640;
   int input_height = 640;
   double nms = 0.45;
-  std::string url;                   // remote detector URL
+  std::string url;  // remote detector URL
   std::int64_t timeout_ms = 5'000;
   int retries = 2;
 };
 
 struct PipelineSettings {
-  bool motion_gate = true;           // detect only when something moves or is tracked
+  bool motion_gate = true;  // detect only when something moves or is tracked
   int motion_width = 320;
   std::int64_t track_timeout_ms = 1'000;
   std::int64_t count_flush_ms = 10'000;

@@ -41,12 +41,18 @@ thread_local std::string t_request_id;
 
 const char* level_name(Level level) {
   switch (level) {
-    case Level::kTrace: return "trace";
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
-    case Level::kOff: return "off";
+    case Level::kTrace:
+      return "trace";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
+    case Level::kOff:
+      return "off";
   }
   return "info";
 }
@@ -63,9 +69,9 @@ std::string text_value(const nlohmann::json& v) {
 }  // namespace
 
 bool parse_level(std::string_view text, Level& out) {
-  static const std::pair<std::string_view, Level> kLevels[] = {
-      {"trace", Level::kTrace}, {"debug", Level::kDebug}, {"info", Level::kInfo},
-      {"warn", Level::kWarn},   {"error", Level::kError}, {"off", Level::kOff}};
+  static const std::pair<std::string_view, Level> kLevels[] = {{"trace", Level::kTrace}, {"debug", Level::kDebug},
+                                                               {"info", Level::kInfo},   {"warn", Level::kWarn},
+                                                               {"error", Level::kError}, {"off", Level::kOff}};
   for (const auto& [name, level] : kLevels) {
     if (name == text) {
       out = level;
@@ -95,9 +101,7 @@ void init(Level level, Format format) {
 
 void set_level(Level level) { state().level = level; }
 
-bool enabled(Level level) {
-  return level != Level::kOff && level >= state().level.load(std::memory_order_relaxed);
-}
+bool enabled(Level level) { return level != Level::kOff && level >= state().level.load(std::memory_order_relaxed); }
 
 void flush() { logger()->flush(); }
 

@@ -11,12 +11,18 @@ namespace argus::ingest {
 
 std::string_view source_state_name(SourceState s) {
   switch (s) {
-    case SourceState::kStarting: return "starting";
-    case SourceState::kOnline: return "online";
-    case SourceState::kReconnecting: return "reconnecting";
-    case SourceState::kOffline: return "offline";
-    case SourceState::kError: return "error";
-    case SourceState::kDisabled: return "disabled";
+    case SourceState::kStarting:
+      return "starting";
+    case SourceState::kOnline:
+      return "online";
+    case SourceState::kReconnecting:
+      return "reconnecting";
+    case SourceState::kOffline:
+      return "offline";
+    case SourceState::kError:
+      return "error";
+    case SourceState::kDisabled:
+      return "disabled";
   }
   return "unknown";
 }
@@ -78,11 +84,10 @@ void CameraManager::upsert(const Camera& camera) {
   }
   sup->start();
   impl_->revision.fetch_add(1);
-  log::info(old ? "camera restarted" : "camera added",
-            {{"camera", camera.id},
-             {"kind", source_kind_name(camera.source.kind)},
-             {"url", mask_url_credentials(camera.source.url)},
-             {"enabled", camera.enabled}});
+  log::info(old ? "camera restarted" : "camera added", {{"camera", camera.id},
+                                                        {"kind", source_kind_name(camera.source.kind)},
+                                                        {"url", mask_url_credentials(camera.source.url)},
+                                                        {"enabled", camera.enabled}});
 }
 
 void CameraManager::remove(const std::string& camera_id) {

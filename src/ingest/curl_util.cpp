@@ -63,10 +63,8 @@ Status http_status_error(long code, const HttpTarget& target) {
   std::string what = "HTTP " + std::to_string(code) + " from " + target.masked_url;
   if (code == 401 || code == 403) {
     return Status::failed_precondition(
-        target.has_credentials
-            ? "authentication failed (" + what + "): check the user name and password"
-            : "the camera requires authentication (" + what +
-                  "): put user:password@ in the URL");
+        target.has_credentials ? "authentication failed (" + what + "): check the user name and password"
+                               : "the camera requires authentication (" + what + "): put user:password@ in the URL");
   }
   if (code == 404 || code == 410) {
     return Status::not_found("no such resource on the camera (" + what + "): check the URL path");
@@ -78,9 +76,8 @@ Status http_status_error(long code, const HttpTarget& target) {
 }
 
 Status curl_error_status(CURLcode code, const char* error_buffer, const HttpTarget& target) {
-  std::string detail = (error_buffer != nullptr && error_buffer[0] != '\0')
-                           ? std::string(error_buffer)
-                           : std::string(curl_easy_strerror(code));
+  std::string detail = (error_buffer != nullptr && error_buffer[0] != '\0') ? std::string(error_buffer)
+                                                                            : std::string(curl_easy_strerror(code));
   std::string msg = target.masked_url + ": " + detail;
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -94,8 +91,8 @@ Status curl_error_status(CURLcode code, const char* error_buffer, const HttpTarg
     case CURLE_SSL_CACERT_BADFILE:
       return Status::failed_precondition("the camera's TLS certificate is not trusted: " + msg);
     case CURLE_FILESIZE_EXCEEDED:
-      return Status::failed_precondition("the image is larger than " +
-                                         std::to_string(kMaxImageBytes) + " bytes: " + msg);
+      return Status::failed_precondition("the image is larger than " + std::to_string(kMaxImageBytes) +
+                                         " bytes: " + msg);
     case CURLE_OUT_OF_MEMORY:
       return Status::resource_exhausted("out of memory: " + msg);
     default:

@@ -80,8 +80,7 @@ bool has_image_extension(const std::string& name) {
 }
 
 bool is_candidate(const std::string& name) {
-  return !name.empty() && name.front() != '.' && name.find('/') == std::string::npos &&
-         has_image_extension(name);
+  return !name.empty() && name.front() != '.' && name.find('/') == std::string::npos && has_image_extension(name);
 }
 
 class FolderSource final : public Source {
@@ -107,8 +106,7 @@ class FolderSource final : public Source {
     // Watch first, then scan: a file arriving in between is seen twice at worst, and the
     // second sighting finds it already moved.
     if (::inotify_add_watch(inotify.get(), dir_.c_str(),
-                            IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF |
-                                IN_ONLYDIR) < 0) {
+                            IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR) < 0) {
       int err = errno;
       if (err == ENOSPC) {
         return Status::resource_exhausted("cannot watch " + dir_ +
@@ -170,8 +168,7 @@ class FolderSource final : public Source {
     Fd fd(::openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd.valid()) {
       return Status::failed_precondition("cannot open " + dir_ + "/" + name +
-                                         " (it must be a directory, not a symlink): " +
-                                         errno_text(errno));
+                                         " (it must be a directory, not a symlink): " + errno_text(errno));
     }
     return fd;
   }

@@ -21,8 +21,7 @@ std::string describe_content_type(const std::string& ct) {
 // An MJPEG stream: one long response whose parts are JPEG frames.
 class MjpegSource final : public Source {
  public:
-  MjpegSource(HttpTarget target, SourceOptions options)
-      : target_(std::move(target)), options_(options) {}
+  MjpegSource(HttpTarget target, SourceOptions options) : target_(std::move(target)), options_(options) {}
 
   Status run(const SourceIO& io) override {
     if (!transfer_.valid()) return Status::resource_exhausted("libcurl could not allocate a handle");
@@ -39,8 +38,7 @@ class MjpegSource final : public Source {
       auto idle = SteadyClock::now() - conn.last_frame;
       if (idle > std::chrono::milliseconds(options_.read_timeout_ms)) {
         return Status::deadline_exceeded(
-            "no frame from " + target_.masked_url + " for " +
-            std::to_string(options_.read_timeout_ms) + " ms" +
+            "no frame from " + target_.masked_url + " for " + std::to_string(options_.read_timeout_ms) + " ms" +
             (conn.frames == 0 ? std::string(" (connected, but the stream sent no image)") : ""));
       }
       return {};
@@ -112,8 +110,7 @@ class MjpegSource final : public Source {
       // One damaged frame in a healthy stream is skipped; a stream whose first part is not
       // an image is misconfigured; a run of bad parts means the stream went bad.
       if (c.frames == 0) {
-        return Status::invalid_argument("the first part is not a decodable image: " +
-                                        frame.status().message());
+        return Status::invalid_argument("the first part is not a decodable image: " + frame.status().message());
       }
       if (++c.bad_parts_in_a_row >= 10) {
         return Status::corruption("10 undecodable parts in a row: " + frame.status().message());
@@ -176,9 +173,8 @@ class SnapshotSource final : public Source {
     if (io.stop.raised()) return Status::cancelled("stopped");
     if (!s.ok()) {
       if (transfer_.last_code() == CURLE_WRITE_ERROR) {
-        return Status::failed_precondition("the snapshot from " + target_.masked_url +
-                                           " is larger than " + std::to_string(kMaxImageBytes) +
-                                           " bytes");
+        return Status::failed_precondition("the snapshot from " + target_.masked_url + " is larger than " +
+                                           std::to_string(kMaxImageBytes) + " bytes");
       }
       return s;
     }
@@ -189,9 +185,9 @@ class SnapshotSource final : public Source {
     auto frame = frame_from_bytes(std::move(body_), options_.decode_min_width);
     body_ = std::string();
     if (!frame.ok()) {
-      return Status::invalid_argument("the response from " + target_.masked_url +
-                                      " is not an image (" + describe_content_type(ct) + ", " +
-                                      std::to_string(size) + " bytes): " + frame.status().message());
+      return Status::invalid_argument("the response from " + target_.masked_url + " is not an image (" +
+                                      describe_content_type(ct) + ", " + std::to_string(size) +
+                                      " bytes): " + frame.status().message());
     }
     io.emit(std::move(frame).value());
     return {};
@@ -213,8 +209,7 @@ Result<std::unique_ptr<Source>> make_mjpeg_source(const SourceSpec& spec, const 
 
 Result<std::unique_ptr<Source>> make_snapshot_source(const SourceSpec& spec, const SourceOptions& options) {
   ARGUS_ASSIGN_OR_RETURN(HttpTarget target, split_http_url(spec.url));
-  return std::unique_ptr<Source>(
-      std::make_unique<SnapshotSource>(std::move(target), spec.interval_ms, options));
+  return std::unique_ptr<Source>(std::make_unique<SnapshotSource>(std::move(target), spec.interval_ms, options));
 }
 
 }  // namespace argus::ingest

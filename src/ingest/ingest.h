@@ -46,9 +46,9 @@ std::string_view source_state_name(SourceState s);
 
 struct SourceStatus {
   SourceState state = SourceState::kStarting;
-  std::string reason;           // why not online (credentials masked)
-  double fps_in = 0;            // frames per second read, recent average
-  UnixMillis last_frame_at = 0; // 0 = never
+  std::string reason;            // why not online (credentials masked)
+  double fps_in = 0;             // frames per second read, recent average
+  UnixMillis last_frame_at = 0;  // 0 = never
   std::uint64_t frames_in = 0;
   std::uint64_t reconnects = 0;
 };
@@ -62,11 +62,11 @@ using FrameSink = std::function<void(const vision::FramePtr&)>;
 struct IngestOptions {
   std::int64_t backoff_initial_ms = 500;
   std::int64_t backoff_max_ms = 30'000;
-  std::int64_t read_timeout_ms = 10'000;  // no frame for this long -> reconnect
-  std::int64_t offline_after_ms = 60'000; // reconnecting this long -> state offline
-  int decode_min_width = 0;               // JPEG sources: scaled decode target (0 = full size)
-  std::string data_dir;                   // unused: folder sources keep processed/ and
-                                          // failed/ inside the watched folder
+  std::int64_t read_timeout_ms = 10'000;   // no frame for this long -> reconnect
+  std::int64_t offline_after_ms = 60'000;  // reconnecting this long -> state offline
+  int decode_min_width = 0;                // JPEG sources: scaled decode target (0 = full size)
+  std::string data_dir;                    // unused: folder sources keep processed/ and
+                                           // failed/ inside the watched folder
   const Clock* clock = &system_clock();
   metrics::Registry* metrics = nullptr;
 };

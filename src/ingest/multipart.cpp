@@ -52,8 +52,7 @@ std::optional<std::string> boundary_from_content_type(std::string_view content_t
   return std::nullopt;
 }
 
-MultipartParser::MultipartParser(std::string boundary, std::size_t max_part_bytes)
-    : max_part_(max_part_bytes) {
+MultipartParser::MultipartParser(std::string boundary, std::size_t max_part_bytes) : max_part_(max_part_bytes) {
   set_boundary(std::move(boundary));
 }
 
@@ -129,8 +128,7 @@ Status MultipartParser::step(const PartFn& on_part, bool& progressed) {
         std::size_t keep = delim_.size() - 1;
         scan_from_ = buf_.size() > keep ? std::max(pos_, buf_.size() - keep) : pos_;
         if (buf_.size() - pos_ > max_part_) {
-          return Status::resource_exhausted("no multipart boundary within " +
-                                            std::to_string(max_part_) + " bytes");
+          return Status::resource_exhausted("no multipart boundary within " + std::to_string(max_part_) + " bytes");
         }
         return {};
       }
@@ -176,8 +174,7 @@ Status MultipartParser::step(const PartFn& on_part, bool& progressed) {
         if (ec == std::errc() && end == v.data() + v.size()) {
           if (n > max_part_) {
             return Status::resource_exhausted("multipart part of " + std::to_string(n) +
-                                              " bytes exceeds the limit of " +
-                                              std::to_string(max_part_));
+                                              " bytes exceeds the limit of " + std::to_string(max_part_));
           }
           content_length_ = n;
         }
@@ -198,8 +195,7 @@ Status MultipartParser::step(const PartFn& on_part, bool& progressed) {
           std::size_t keep = delim_.size() - 1;
           scan_from_ = buf_.size() > keep ? std::max(pos_, buf_.size() - keep) : pos_;
           if (buf_.size() - pos_ > max_part_ + delim_.size() + 4) {
-            return Status::resource_exhausted("multipart part larger than " +
-                                              std::to_string(max_part_) + " bytes");
+            return Status::resource_exhausted("multipart part larger than " + std::to_string(max_part_) + " bytes");
           }
           return {};
         }

@@ -82,12 +82,11 @@ Supervisor::Supervisor(Camera camera, const IngestOptions& options, const FrameS
       revision_(revision) {
   if (options_.metrics != nullptr) {
     metrics::Labels labels{{"camera", camera_.id}};
-    frames_metric_ = &options_.metrics->counter("argus_camera_frames_in_total",
-                                                "Frames read from the camera's source.", labels);
-    reconnects_metric_ = &options_.metrics->counter(
-        "argus_camera_reconnects_total", "Reconnect attempts after the camera's source failed.", labels);
-    up_metric_ = &options_.metrics->gauge("argus_camera_up",
-                                          "1 while the camera is online, 0 otherwise.", labels);
+    frames_metric_ =
+        &options_.metrics->counter("argus_camera_frames_in_total", "Frames read from the camera's source.", labels);
+    reconnects_metric_ = &options_.metrics->counter("argus_camera_reconnects_total",
+                                                    "Reconnect attempts after the camera's source failed.", labels);
+    up_metric_ = &options_.metrics->gauge("argus_camera_up", "1 while the camera is online, 0 otherwise.", labels);
     up_metric_->set(0);
   }
   status_.state = camera_.enabled ? SourceState::kStarting : SourceState::kDisabled;
@@ -207,16 +206,15 @@ void Supervisor::run_push() {
       last = last_frame_steady_;
     }
     if (SteadyClock::now() - last >= offline_after) {
-      set_state(SourceState::kOffline,
-                "no frame pushed for " + std::to_string(options_.offline_after_ms) + " ms");
+      set_state(SourceState::kOffline, "no frame pushed for " + std::to_string(options_.offline_after_ms) + " ms");
     }
   }
 }
 
 Status Supervisor::push(std::string bytes) {
   if (bytes.size() > kMaxImageBytes) {
-    return Status::invalid_argument("the image is " + std::to_string(bytes.size()) +
-                                    " bytes, more than the limit of " + std::to_string(kMaxImageBytes));
+    return Status::invalid_argument("the image is " + std::to_string(bytes.size()) + " bytes, more than the limit of " +
+                                    std::to_string(kMaxImageBytes));
   }
   if (!vision::looks_like_jpeg(bytes) && !vision::looks_like_png(bytes)) {
     return Status::invalid_argument("the pushed bytes are not a JPEG or PNG image");
@@ -235,8 +233,7 @@ void Supervisor::deliver(SourceFrame f) {
   frame->camera_id = camera_.id;
   frame->seq = seq_.fetch_add(1);
   frame->time = options_.clock->now_ms();
-  frame->media_seconds = f.media_seconds.value_or(
-      static_cast<double>(steady_ns(now) - run_started_ns_.load()) / 1e9);
+  frame->media_seconds = f.media_seconds.value_or(static_cast<double>(steady_ns(now) - run_started_ns_.load()) / 1e9);
   frame->image = std::move(f.image);
   frame->jpeg = std::move(f.jpeg);
   ++frames_this_run_;
@@ -297,8 +294,7 @@ SourceStatus Supervisor::status() const {
     // Frames in the window over the window's length; the window starts when the camera
     // came online, so the rate is right from the first second and decays to 0 within
     // five seconds of the last frame.
-    auto window = std::clamp<SteadyClock::duration>(now - online_since_, std::chrono::seconds(1),
-                                                    kFpsWindow);
+    auto window = std::clamp<SteadyClock::duration>(now - online_since_, std::chrono::seconds(1), kFpsWindow);
     out.fps_in = static_cast<double>(recent_.size()) / std::chrono::duration<double>(window).count();
   }
   return out;

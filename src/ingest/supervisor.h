@@ -33,8 +33,7 @@ class Supervisor {
  public:
   // `sink` and `revision` must outlive the supervisor. `revision` is bumped on every
   // change of state or reason.
-  Supervisor(Camera camera, const IngestOptions& options, const FrameSink* sink,
-             std::atomic<std::uint64_t>* revision);
+  Supervisor(Camera camera, const IngestOptions& options, const FrameSink* sink, std::atomic<std::uint64_t>* revision);
   ~Supervisor();  // stops
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
@@ -79,11 +78,11 @@ class Supervisor {
   // Per run of the source (a push camera has one run for its lifetime).
   std::atomic<std::uint64_t> seq_{0};
   std::atomic<std::uint64_t> frames_this_run_{0};
-  std::atomic<bool> healthy_this_run_{false};  // a frame arrived or the source said ready
+  std::atomic<bool> healthy_this_run_{false};    // a frame arrived or the source said ready
   std::atomic<std::int64_t> run_started_ns_{0};  // steady clock
 
   mutable std::mutex mu_;
-  SourceStatus status_;                          // guarded by mu_
+  SourceStatus status_;  // guarded by mu_
   // Frame arrival times within the fps window, trimmed by status() too. Guarded by mu_.
   mutable std::deque<SteadyClock::time_point> recent_;
   SteadyClock::time_point online_since_{};       // guarded by mu_

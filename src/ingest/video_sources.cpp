@@ -35,8 +35,7 @@ class StreamSource final : public Source {
   Status run(const SourceIO& io) override {
     cv::VideoCapture cap;
     if (!open_capture(cap, url_, options_.read_timeout_ms)) {
-      return Status::unavailable("cannot open stream " + masked_ +
-                                 ": no answer, refused, or not a video stream");
+      return Status::unavailable("cannot open stream " + masked_ + ": no answer, refused, or not a video stream");
     }
     while (!io.stop.raised()) {
       cv::Mat image;
@@ -78,8 +77,7 @@ class FileSource final : public Source {
                 {{"path", path_}, {"fps", std::isfinite(fps) ? fps : -1.0}});
       fps = 25;
     }
-    const auto period = std::chrono::duration_cast<SteadyClock::duration>(
-        std::chrono::duration<double>(1.0 / fps));
+    const auto period = std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(1.0 / fps));
 
     auto due = SteadyClock::now();
     std::uint64_t in_pass = 0;  // frames read since the last rewind
@@ -88,8 +86,7 @@ class FileSource final : public Source {
       cv::Mat image;
       if (!cap.read(image) || image.empty()) {
         if (in_pass == 0 && !rewound) {
-          return Status::invalid_argument("video file " + path_ +
-                                          " has no decodable frames (corrupt or truncated?)");
+          return Status::invalid_argument("video file " + path_ + " has no decodable frames (corrupt or truncated?)");
         }
         // End of file: seek back to the start. When the seek fails, or reading after it
         // does, reopen the file instead.
@@ -106,8 +103,7 @@ class FileSource final : public Source {
         return Status::invalid_argument("video file " + path_ + " decodes to an unsupported pixel format");
       }
       double pos_ms = cap.get(cv::CAP_PROP_POS_MSEC);
-      double media = std::isfinite(pos_ms) && pos_ms >= 0 ? pos_ms / 1000.0
-                                                          : static_cast<double>(in_pass) / fps;
+      double media = std::isfinite(pos_ms) && pos_ms >= 0 ? pos_ms / 1000.0 : static_cast<double>(in_pass) / fps;
       ++in_pass;
       rewound = false;
 
@@ -125,8 +121,7 @@ class FileSource final : public Source {
  private:
   Status open(cv::VideoCapture& cap) {
     if (!open_capture(cap, path_, options_.read_timeout_ms)) {
-      return Status::invalid_argument("cannot open " + path_ +
-                                      " as a video: unsupported format, corrupt or truncated");
+      return Status::invalid_argument("cannot open " + path_ + " as a video: unsupported format, corrupt or truncated");
     }
     return {};
   }
@@ -146,8 +141,7 @@ Result<std::unique_ptr<Source>> make_stream_source(const SourceSpec& spec, const
   std::string scheme = spec.url.substr(0, sep);
   for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (scheme != "rtsp" && scheme != "rtsps" && scheme != "http" && scheme != "https") {
-    return Status::invalid_argument("unsupported stream scheme '" + scheme +
-                                    "' (use rtsp, rtsps, http or https)");
+    return Status::invalid_argument("unsupported stream scheme '" + scheme + "' (use rtsp, rtsps, http or https)");
   }
   return std::unique_ptr<Source>(std::make_unique<StreamSource>(spec.url, options));
 }

@@ -23,9 +23,7 @@ void atomic_add(std::atomic<double>& a, double v) {
   }
 }
 
-bool is_alpha_or_underscore(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
+bool is_alpha_or_underscore(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 // [a-zA-Z_:][a-zA-Z0-9_:]*
@@ -51,8 +49,7 @@ bool valid_label_name(std::string_view name) {
 // Sorted by label name (stable, so duplicates keep their relative order).
 Labels canonical_labels(const Labels& labels) {
   Labels sorted = labels;
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   return sorted;
 }
 
@@ -156,8 +153,8 @@ void append_escaped_label_value(std::string& out, std::string_view text) {
 }
 
 // `name` + `suffix` + `{labels[,le="..."]}` (braces omitted when there are no labels).
-void append_series(std::string& out, const std::string& name, std::string_view suffix,
-                   const Labels& labels, const std::string* le = nullptr) {
+void append_series(std::string& out, const std::string& name, std::string_view suffix, const Labels& labels,
+                   const std::string* le = nullptr) {
   out += name;
   out += suffix;
   if (labels.empty() && le == nullptr) return;
@@ -209,8 +206,7 @@ Histogram::Histogram(std::vector<double> upper_bounds)
 void Histogram::observe(double v) {
   std::size_t i = bounds_.size();
   if (!std::isnan(v)) {
-    i = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) -
-                                 bounds_.begin());
+    i = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
   }
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
   atomic_add(sum_, v);
@@ -231,14 +227,12 @@ Histogram::Snapshot Histogram::snapshot() const {
 }
 
 std::vector<double> default_seconds_buckets() {
-  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 }
 
 // ---- Registry ----
 
-Registry::Family* Registry::family_locked(const std::string& name, const std::string& help,
-                                          Type type) {
+Registry::Family* Registry::family_locked(const std::string& name, const std::string& help, Type type) {
   if (!valid_metric_name(name)) {
     assert(false && "metrics: invalid metric name");
     return nullptr;
@@ -292,8 +286,8 @@ Gauge& Registry::gauge(const std::string& name, const std::string& help, const L
   return *slot;
 }
 
-Histogram& Registry::histogram(const std::string& name, const std::string& help,
-                               const std::vector<double>& bounds, const Labels& labels) {
+Histogram& Registry::histogram(const std::string& name, const std::string& help, const std::vector<double>& bounds,
+                               const Labels& labels) {
   Labels key = canonical_labels(labels);
   std::lock_guard lock(mu_);
   bool ok = check_labels(key, true);
@@ -303,8 +297,7 @@ Histogram& Registry::histogram(const std::string& name, const std::string& help,
   }
   Family* family = ok ? family_locked(name, help, Type::kHistogram) : nullptr;
   if (family == nullptr) {
-    return *detached_histograms_.emplace_back(
-        std::make_unique<Histogram>(ok ? bounds : std::vector<double>{}));
+    return *detached_histograms_.emplace_back(std::make_unique<Histogram>(ok ? bounds : std::vector<double>{}));
   }
   auto& slot = family->histograms[std::move(key)];
   if (!slot) {

@@ -116,8 +116,8 @@ class Registry {
   Gauge& gauge(const std::string& name, const std::string& help, const Labels& labels = {});
   // Registering an existing name and label set with different bounds is a programming
   // error (asserts in debug); release builds return the existing histogram.
-  Histogram& histogram(const std::string& name, const std::string& help,
-                       const std::vector<double>& bounds, const Labels& labels = {});
+  Histogram& histogram(const std::string& name, const std::string& help, const std::vector<double>& bounds,
+                       const Labels& labels = {});
 
   // A callback run at every exposition, before formatting, to refresh gauges that are
   // read rather than pushed (queue depths, process memory). Runs on the scraping thread,

@@ -99,14 +99,12 @@ struct ProcessCollector {
 
     if (const std::optional<std::string> stat = read_file("/proc/self/stat")) {
       const std::vector<std::string_view> f = stat_fields(*stat);
-      constexpr std::size_t kUtime = 14 - 3, kStime = 15 - 3, kStartTime = 22 - 3, kVsize = 23 - 3,
-                            kRss = 24 - 3;
+      constexpr std::size_t kUtime = 14 - 3, kStime = 15 - 3, kStartTime = 22 - 3, kVsize = 23 - 3, kRss = 24 - 3;
       if (f.size() > kRss) {
         const auto utime = parse_integer<unsigned long long>(f[kUtime]);
         const auto stime = parse_integer<unsigned long long>(f[kStime]);
         if (utime && stime && ticks_per_second > 0) {
-          cpu_seconds->set_total(static_cast<double>(*utime + *stime) /
-                                 static_cast<double>(ticks_per_second));
+          cpu_seconds->set_total(static_cast<double>(*utime + *stime) / static_cast<double>(ticks_per_second));
         }
         if (const auto vsize = parse_integer<unsigned long long>(f[kVsize])) {
           virtual_memory->set(static_cast<double>(*vsize));
@@ -118,8 +116,8 @@ struct ProcessCollector {
           const auto start_ticks = parse_integer<unsigned long long>(f[kStartTime]);
           const std::optional<long long> boot = boot_time_seconds();
           if (start_ticks && boot) {
-            start_time->set(static_cast<double>(*boot) + static_cast<double>(*start_ticks) /
-                                                             static_cast<double>(ticks_per_second));
+            start_time->set(static_cast<double>(*boot) +
+                            static_cast<double>(*start_ticks) / static_cast<double>(ticks_per_second));
             start_time_known = true;
           }
         }
@@ -142,17 +140,14 @@ struct ProcessCollector {
 
 void register_process_metrics(Registry& registry) {
   ProcessCollector collector{
-      .resident =
-          &registry.gauge("argus_process_resident_memory_bytes", "Resident memory size in bytes."),
-      .virtual_memory =
-          &registry.gauge("argus_process_virtual_memory_bytes", "Virtual memory size in bytes."),
-      .cpu_seconds = &registry.counter("argus_process_cpu_seconds_total",
-                                       "Total user and system CPU time spent in seconds."),
+      .resident = &registry.gauge("argus_process_resident_memory_bytes", "Resident memory size in bytes."),
+      .virtual_memory = &registry.gauge("argus_process_virtual_memory_bytes", "Virtual memory size in bytes."),
+      .cpu_seconds =
+          &registry.counter("argus_process_cpu_seconds_total", "Total user and system CPU time spent in seconds."),
       .open_fds = &registry.gauge("argus_process_open_fds", "Number of open file descriptors."),
-      .max_fds =
-          &registry.gauge("argus_process_max_fds", "Maximum number of open file descriptors."),
-      .start_time = &registry.gauge("argus_process_start_time_seconds",
-                                    "Start time of the process since unix epoch in seconds."),
+      .max_fds = &registry.gauge("argus_process_max_fds", "Maximum number of open file descriptors."),
+      .start_time =
+          &registry.gauge("argus_process_start_time_seconds", "Start time of the process since unix epoch in seconds."),
   };
   registry.add_collector(collector);
 }

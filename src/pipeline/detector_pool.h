@@ -47,8 +47,7 @@ struct DetectorPoolOptions {
 class DetectorPool {
  public:
   // Builds one detector per worker (fails if the detector cannot be built).
-  static Result<std::unique_ptr<DetectorPool>> create(const DetectorPoolOptions& options,
-                                                     metrics::Registry* metrics);
+  static Result<std::unique_ptr<DetectorPool>> create(const DetectorPoolOptions& options, metrics::Registry* metrics);
   ~DetectorPool();  // stop()
 
   PushResult submit(DetectJob job);

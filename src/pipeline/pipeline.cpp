@@ -25,8 +25,10 @@ class Pipeline::LiveSink final : public ProcessorSink {
                     {{"type", event_phase_name(phase)}, {"event", event_to_json(event)}});
     }
     if (metrics_ != nullptr && phase == EventPhase::kNew) {
-      metrics_->counter("argus_events_total", "Events (tracked objects) started.",
-                        {{"camera", event.camera_id}, {"label", event.label}}).inc();
+      metrics_
+          ->counter("argus_events_total", "Events (tracked objects) started.",
+                    {{"camera", event.camera_id}, {"label", event.label}})
+          .inc();
     }
   }
 
@@ -135,7 +137,8 @@ void Pipeline::upsert_camera(const Camera& camera) {
       }
       old = it->second;
     }
-    auto state = std::make_shared<CameraState>(std::make_unique<CameraProcessor>(camera, options_.processor, sink_.get()));
+    auto state =
+        std::make_shared<CameraState>(std::make_unique<CameraProcessor>(camera, options_.processor, sink_.get()));
     if (metrics_ != nullptr) {
       metrics::Labels l{{"camera", camera.id}};
       state->processed = &metrics_->counter("argus_frames_processed_total", "Frames given to the detector.", l);

@@ -40,17 +40,17 @@ namespace argus::pipeline {
 struct PipelineOptions {
   DetectorPoolOptions pool;
   ProcessorOptions processor;
-  std::string media_dir;              // snapshots are written under <media_dir>/snapshots
+  std::string media_dir;  // snapshots are written under <media_dir>/snapshots
   std::int64_t count_flush_ms = 10'000;
   std::size_t store_queue = 100'000;  // records waiting for the store writer
   const Clock* clock = &system_clock();
 };
 
 struct CameraStats {
-  double fps_out = 0;               // frames processed (detector ran) per second, recent
+  double fps_out = 0;  // frames processed (detector ran) per second, recent
   std::uint64_t frames_processed = 0;
-  std::uint64_t frames_skipped = 0; // rate limit or no motion
-  std::uint64_t frames_dropped = 0; // replaced while the detector was busy, or dropped by the pool
+  std::uint64_t frames_skipped = 0;  // rate limit or no motion
+  std::uint64_t frames_dropped = 0;  // replaced while the detector was busy, or dropped by the pool
   std::uint64_t detector_errors = 0;
   std::string last_error;
   std::size_t open_events = 0;
@@ -58,8 +58,8 @@ struct CameraStats {
 
 class Pipeline {
  public:
-  static Result<std::unique_ptr<Pipeline>> create(const PipelineOptions& options, Store* store,
-                                                  bus::EventBus* bus, metrics::Registry* metrics);
+  static Result<std::unique_ptr<Pipeline>> create(const PipelineOptions& options, Store* store, bus::EventBus* bus,
+                                                  metrics::Registry* metrics);
   ~Pipeline();  // stop()
 
   void upsert_camera(const Camera& camera);
@@ -93,7 +93,7 @@ class Pipeline {
 
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<CameraState>> cameras_;  // guarded by mu_
-  bool stopped_ = false;                                          // guarded by mu_
+  bool stopped_ = false;                                         // guarded by mu_
   std::condition_variable tick_cv_;
   std::thread ticker_;
 };

@@ -48,9 +48,12 @@ std::vector<cv::Rect> merge_regions(std::vector<cv::Rect> rects, double margin, 
 
 std::string_view event_phase_name(EventPhase p) {
   switch (p) {
-    case EventPhase::kNew: return "new";
-    case EventPhase::kUpdate: return "update";
-    case EventPhase::kEnd: return "end";
+    case EventPhase::kNew:
+      return "new";
+    case EventPhase::kUpdate:
+      return "update";
+    case EventPhase::kEnd:
+      return "end";
   }
   return "update";
 }
@@ -284,15 +287,21 @@ nlohmann::json event_to_json(const EventRecord& e) {
           {"end_time", e.end_time > 0 ? nlohmann::json(format_rfc3339(e.end_time)) : nlohmann::json(nullptr)},
           {"active", e.end_time == 0},
           {"updated_at", format_rfc3339(e.updated_at)},
-          {"snapshot_url", e.snapshot.empty() ? nlohmann::json(nullptr)
-                                              : nlohmann::json("/api/v1/events/" + e.id + "/snapshot.jpg")},
+          {"snapshot_url",
+           e.snapshot.empty() ? nlohmann::json(nullptr) : nlohmann::json("/api/v1/events/" + e.id + "/snapshot.jpg")},
           {"reviewed", e.reviewed},
           {"note", e.note}};
 }
 
 nlohmann::json count_to_json(const CountDelta& c) {
-  return {{"camera", c.camera_id}, {"scope", c.scope}, {"name", c.name},   {"label", c.label},
-          {"bucket", format_rfc3339(c.bucket)}, {"seen", c.seen}, {"in", c.in}, {"out", c.out},
+  return {{"camera", c.camera_id},
+          {"scope", c.scope},
+          {"name", c.name},
+          {"label", c.label},
+          {"bucket", format_rfc3339(c.bucket)},
+          {"seen", c.seen},
+          {"in", c.in},
+          {"out", c.out},
           {"peak", c.peak}};
 }
 

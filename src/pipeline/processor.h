@@ -58,11 +58,11 @@ class ProcessorSink {
 struct ProcessorOptions {
   vision::MotionOptions motion;
   vision::TrackerOptions tracker;
-  bool motion_gate = true;                    // skip detection when nothing moves
-  double crop_max_fraction = 0.6;             // detect on motion crops when they cover less than this
-  double crop_margin = 0.5;                   // each region grows by this fraction of its size
-  int crop_min_width = 128;                   // and to at least this size (pixels), so a person
-  int crop_min_height = 192;                  // whose legs alone moved is found whole
+  bool motion_gate = true;                       // skip detection when nothing moves
+  double crop_max_fraction = 0.6;                // detect on motion crops when they cover less than this
+  double crop_margin = 0.5;                      // each region grows by this fraction of its size
+  int crop_min_width = 128;                      // and to at least this size (pixels), so a person
+  int crop_min_height = 192;                     // whose legs alone moved is found whole
   std::int64_t event_update_interval_ms = 1000;  // at most one plain "update" per event per interval
   std::int64_t snapshot_interval_ms = 1000;
   int snapshot_quality = 85;
@@ -122,9 +122,9 @@ class CameraProcessor {
   std::unique_ptr<vision::MotionDetector> motion_;
   vision::Tracker tracker_;
   vision::Scene scene_;
-  std::map<std::uint64_t, LiveEvent> events_;      // by track id
-  std::vector<vision::Track> active_;              // confirmed tracks after the last update
-  std::map<std::string, CountDelta> counts_;       // pending deltas by key
+  std::map<std::uint64_t, LiveEvent> events_;  // by track id
+  std::vector<vision::Track> active_;          // confirmed tracks after the last update
+  std::map<std::string, CountDelta> counts_;   // pending deltas by key
   UnixMillis last_detect_ = -1;
   UnixMillis last_update_ = 0;
 };

@@ -23,8 +23,7 @@ Result<EncodedCamera> encode_camera(const Camera& camera) {
   try {
     out.doc = j.dump();
   } catch (const nlohmann::json::exception&) {
-    return Status::invalid_argument("camera '" + camera.id +
-                                    "' contains text that is not valid UTF-8");
+    return Status::invalid_argument("camera '" + camera.id + "' contains text that is not valid UTF-8");
   }
   FieldErrors errors;
   camera_from_json(j, out.camera, errors);
@@ -38,8 +37,7 @@ Result<Camera> decode_camera(const std::string& id, const std::string& doc, std:
                              std::int64_t updated_at, std::int64_t version) {
   nlohmann::json j = nlohmann::json::parse(doc, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
-    return Status::corruption("stored camera '" + id +
-                              "' is corrupt: its document is not valid JSON");
+    return Status::corruption("stored camera '" + id + "' is corrupt: its document is not valid JSON");
   }
   Camera camera;
   FieldErrors errors;
@@ -52,8 +50,7 @@ Result<Camera> decode_camera(const std::string& id, const std::string& doc, std:
     return Status::corruption("stored camera '" + id + "' is corrupt: " + describe(errors));
   }
   if (camera.id != id) {
-    return Status::corruption("stored camera '" + id + "' is corrupt: its document has id '" +
-                              camera.id + "'");
+    return Status::corruption("stored camera '" + id + "' is corrupt: its document has id '" + camera.id + "'");
   }
   camera.created_at = created_at;
   camera.updated_at = updated_at;

@@ -20,18 +20,18 @@ struct CrossingRecord {
 
 // One tracked object of a configured label, from its first confirmed sighting to its end.
 struct EventRecord {
-  std::string id;         // unique, URL-safe
+  std::string id;  // unique, URL-safe
   std::string camera_id;
   std::string label;
-  double score = 0;       // latest
+  double score = 0;  // latest
   double top_score = 0;
-  std::array<double, 4> box{};  // latest box, normalized x1, y1, x2, y2
-  std::vector<std::string> zones;          // zones entered so far, in order
-  std::vector<CrossingRecord> crossings;   // lines crossed, in order
+  std::array<double, 4> box{};            // latest box, normalized x1, y1, x2, y2
+  std::vector<std::string> zones;         // zones entered so far, in order
+  std::vector<CrossingRecord> crossings;  // lines crossed, in order
   UnixMillis start_time = 0;
   UnixMillis end_time = 0;  // 0 while the object is still tracked
   UnixMillis updated_at = 0;
-  std::string snapshot;     // path of the best snapshot relative to the media root ("" if none)
+  std::string snapshot;  // path of the best snapshot relative to the media root ("" if none)
   bool reviewed = false;
   std::string note;
   bool operator==(const EventRecord&) const = default;
@@ -52,22 +52,22 @@ struct CountDelta {
   std::string scope;
   std::string name;
   std::string label;
-  UnixMillis bucket = 0;       // start of the minute, ms
-  std::int64_t seen = 0;       // objects that appeared (camera) or entered (zone)
-  std::int64_t in = 0;         // line crossings in
-  std::int64_t out = 0;        // line crossings out
-  std::int64_t peak = 0;       // peak simultaneous objects (camera, zone); merged with max
+  UnixMillis bucket = 0;  // start of the minute, ms
+  std::int64_t seen = 0;  // objects that appeared (camera) or entered (zone)
+  std::int64_t in = 0;    // line crossings in
+  std::int64_t out = 0;   // line crossings out
+  std::int64_t peak = 0;  // peak simultaneous objects (camera, zone); merged with max
   bool operator==(const CountDelta&) const = default;
 };
 
 struct CountQuery {
-  std::string camera;   // required
-  std::string scope;    // "" = all scopes
-  std::string name;     // zone or line name ("" = all)
-  std::string label;    // "" = all labels
+  std::string camera;  // required
+  std::string scope;   // "" = all scopes
+  std::string name;    // zone or line name ("" = all)
+  std::string label;   // "" = all labels
   UnixMillis from = 0;
-  UnixMillis to = 0;    // 0 = unbounded
-  std::string after;    // paging key from a previous page ("" = from the start)
+  UnixMillis to = 0;  // 0 = unbounded
+  std::string after;  // paging key from a previous page ("" = from the start)
   std::size_t limit = 1000;
 };
 

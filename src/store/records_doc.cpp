@@ -54,8 +54,7 @@ Result<EncodedEvent> encode_event(const EventRecord& event, std::size_t index) {
                                     {"label", &event.label},
                                     {"snapshot", &event.snapshot},
                                     {"note", &event.note}}) {
-    if (!valid_utf8(*text))
-      return bad_event(event, index, std::string(field) + " is not valid UTF-8");
+    if (!valid_utf8(*text)) return bad_event(event, index, std::string(field) + " is not valid UTF-8");
   }
   if (event.camera_id.empty()) return bad_event(event, index, "camera_id is empty");
   if (event.label.empty()) return bad_event(event, index, "label is empty");
@@ -64,8 +63,7 @@ Result<EncodedEvent> encode_event(const EventRecord& event, std::size_t index) {
     return bad_event(event, index, "top_score is not a finite number");
   }
   for (double v : event.box) {
-    if (!std::isfinite(v))
-      return bad_event(event, index, "box has a coordinate that is not finite");
+    if (!std::isfinite(v)) return bad_event(event, index, "box has a coordinate that is not finite");
   }
   EncodedEvent out;
   try {
@@ -92,11 +90,10 @@ Result<EncodedEvent> encode_event(const EventRecord& event, std::size_t index) {
   return out;
 }
 
-Status decode_event_columns(const std::string& box, const std::string& zones,
-                            const std::string& crossings, EventRecord& event) {
+Status decode_event_columns(const std::string& box, const std::string& zones, const std::string& crossings,
+                            EventRecord& event) {
   auto corrupt = [&](const std::string& column, const std::string& problem) {
-    return Status::corruption("stored event '" + event.id + "' has an unreadable " + column +
-                              " column: " + problem);
+    return Status::corruption("stored event '" + event.id + "' has an unreadable " + column + " column: " + problem);
   };
   auto parse = [](const std::string& text, json& out) -> std::string {
     if (text.empty()) {
@@ -137,13 +134,12 @@ Status decode_event_columns(const std::string& box, const std::string& zones,
   if (!j.is_array()) return corrupt("crossings", "expected an array");
   event.crossings.clear();
   for (const json& c : j) {
-    if (!c.is_object() || !c.contains("line") || !c["line"].is_string() ||
-        !c.contains("direction") || !c["direction"].is_string() || !c.contains("time") ||
-        !c["time"].is_number_integer()) {
+    if (!c.is_object() || !c.contains("line") || !c["line"].is_string() || !c.contains("direction") ||
+        !c["direction"].is_string() || !c.contains("time") || !c["time"].is_number_integer()) {
       return corrupt("crossings", "expected objects with line, direction and time");
     }
-    event.crossings.push_back({c["line"].get<std::string>(), c["direction"].get<std::string>(),
-                               c["time"].get<UnixMillis>()});
+    event.crossings.push_back(
+        {c["line"].get<std::string>(), c["direction"].get<std::string>(), c["time"].get<UnixMillis>()});
   }
   return Status::ok_status();
 }
@@ -162,20 +158,15 @@ Result<EventPageKey> parse_event_page_key(const std::string& key) {
   return out;
 }
 
-bool is_count_scope(const std::string& scope) {
-  return scope == "camera" || scope == "zone" || scope == "line";
-}
+bool is_count_scope(const std::string& scope) { return scope == "camera" || scope == "zone" || scope == "line"; }
 
 Status validate_count_delta(const CountDelta& delta, std::size_t index) {
   std::string where = "counts[" + std::to_string(index) + "]";
-  auto bad = [&](const std::string& problem) {
-    return Status::invalid_argument(where + ": " + problem);
-  };
-  for (const auto& [field, text] :
-       {std::pair<const char*, const std::string*>{"camera_id", &delta.camera_id},
-        {"scope", &delta.scope},
-        {"name", &delta.name},
-        {"label", &delta.label}}) {
+  auto bad = [&](const std::string& problem) { return Status::invalid_argument(where + ": " + problem); };
+  for (const auto& [field, text] : {std::pair<const char*, const std::string*>{"camera_id", &delta.camera_id},
+                                    {"scope", &delta.scope},
+                                    {"name", &delta.name},
+                                    {"label", &delta.label}}) {
     if (!valid_utf8(*text)) return bad(std::string(field) + " is not valid UTF-8");
   }
   if (delta.camera_id.empty()) return bad("camera_id is empty");
@@ -205,8 +196,8 @@ Status validate_count_delta(const CountDelta& delta, std::size_t index) {
 }
 
 std::string count_page_key(const CountRow& row) {
-  return std::to_string(row.bucket) + ":" + row.scope + ":" + std::to_string(row.name.size()) +
-         ":" + row.name + ":" + row.label;
+  return std::to_string(row.bucket) + ":" + row.scope + ":" + std::to_string(row.name.size()) + ":" + row.name + ":" +
+         row.label;
 }
 
 Result<CountPageKey> parse_count_page_key(const std::string& key) {

@@ -27,8 +27,8 @@ Result<EncodedEvent> encode_event(const EventRecord& event, std::size_t index);
 
 // Fills event.box, zones and crossings from stored columns. Corruption naming the event if
 // a column is not what encode_event writes. Empty or absent columns read as empty values.
-Status decode_event_columns(const std::string& box, const std::string& zones,
-                            const std::string& crossings, EventRecord& event);
+Status decode_event_columns(const std::string& box, const std::string& zones, const std::string& crossings,
+                            EventRecord& event);
 
 // Events page newest first by (start_time, id). The key is "<start_time>:<id>".
 std::string event_page_key(UnixMillis start_time, const std::string& id);

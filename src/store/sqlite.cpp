@@ -5,8 +5,7 @@
 namespace argus::sqlite {
 
 Status error(sqlite3* db, int rc, std::string_view what) {
-  std::string detail =
-      db != nullptr && sqlite3_extended_errcode(db) == rc ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  std::string detail = db != nullptr && sqlite3_extended_errcode(db) == rc ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   std::string message = std::string(what) + ": " + detail;
   switch (rc & 0xff) {
     case SQLITE_BUSY:
@@ -18,11 +17,15 @@ Status error(sqlite3* db, int rc, std::string_view what) {
     case SQLITE_READONLY:
     case SQLITE_PERM:
     case SQLITE_PROTOCOL:
-    case SQLITE_AUTH: return Status::io_error(message);
+    case SQLITE_AUTH:
+      return Status::io_error(message);
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return Status::corruption(message);
-    case SQLITE_NOMEM: return Status::resource_exhausted(message);
-    default: return Status::internal(message);
+    case SQLITE_NOTADB:
+      return Status::corruption(message);
+    case SQLITE_NOMEM:
+      return Status::resource_exhausted(message);
+    default:
+      return Status::internal(message);
   }
 }
 
@@ -32,9 +35,7 @@ Result<Connection> open(const std::string& path, int flags, std::int64_t busy_ti
   Connection db(raw);  // owned even when the open failed
   if (rc != SQLITE_OK) return error(db.get(), rc, "open database " + path);
   sqlite3_extended_result_codes(db.get(), 1);
-  int timeout = busy_timeout_ms < 0         ? 0
-                : busy_timeout_ms > INT_MAX ? INT_MAX
-                                            : static_cast<int>(busy_timeout_ms);
+  int timeout = busy_timeout_ms < 0 ? 0 : busy_timeout_ms > INT_MAX ? INT_MAX : static_cast<int>(busy_timeout_ms);
   rc = sqlite3_busy_timeout(db.get(), timeout);
   if (rc != SQLITE_OK) return error(db.get(), rc, "set busy_timeout on " + path);
   return db;
@@ -65,8 +66,7 @@ void Statement::note_bind(int rc) {
 }
 
 Statement& Statement::bind(int index, std::string_view text) {
-  note_bind(sqlite3_bind_text64(stmt_.get(), index, text.data(), text.size(), SQLITE_TRANSIENT,
-                                SQLITE_UTF8));
+  note_bind(sqlite3_bind_text64(stmt_.get(), index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
   return *this;
 }
 
@@ -119,16 +119,10 @@ std::string Statement::column_text(int index) const {
   return std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size));
 }
 
-std::int64_t Statement::column_int64(int index) const {
-  return sqlite3_column_int64(stmt_.get(), index);
-}
+std::int64_t Statement::column_int64(int index) const { return sqlite3_column_int64(stmt_.get(), index); }
 
-double Statement::column_double(int index) const {
-  return sqlite3_column_double(stmt_.get(), index);
-}
+double Statement::column_double(int index) const { return sqlite3_column_double(stmt_.get(), index); }
 
-bool Statement::column_is_null(int index) const {
-  return sqlite3_column_type(stmt_.get(), index) == SQLITE_NULL;
-}
+bool Statement::column_is_null(int index) const { return sqlite3_column_type(stmt_.get(), index) == SQLITE_NULL; }
 
 }  // namespace argus::sqlite

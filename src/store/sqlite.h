@@ -69,8 +69,7 @@ class Statement {
   struct Finalizer {
     void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
   };
-  Statement(sqlite3* db, sqlite3_stmt* stmt, std::string_view what)
-      : db_(db), stmt_(stmt), what_(what) {}
+  Statement(sqlite3* db, sqlite3_stmt* stmt, std::string_view what) : db_(db), stmt_(stmt), what_(what) {}
   void note_bind(int rc);
 
   sqlite3* db_;

@@ -70,10 +70,9 @@ std::span<const std::string_view> migrations() { return kMigrations; }
 int latest_schema_version() { return static_cast<int>(kMigrations.size()); }
 
 Status newer_schema_error(const std::string& path, int version) {
-  return Status::failed_precondition(
-      "database " + path + " has schema version " + std::to_string(version) +
-      " but this argus only knows up to " + std::to_string(latest_schema_version()) +
-      ": it was written by a newer Argus; upgrade argus or point --data-dir elsewhere");
+  return Status::failed_precondition("database " + path + " has schema version " + std::to_string(version) +
+                                     " but this argus only knows up to " + std::to_string(latest_schema_version()) +
+                                     ": it was written by a newer Argus; upgrade argus or point --data-dir elsewhere");
 }
 
 Result<int> read_schema_version(sqlite3* db, const std::string& path) {
@@ -87,9 +86,8 @@ Result<int> read_schema_version(sqlite3* db, const std::string& path) {
   }
   if (!row.ok()) {
     if (row.status().code() == StatusCode::kCorruption) {
-      return Status::corruption(
-          row.status().message() + " (" + path +
-          " is not an Argus database; move it away or point --data-dir elsewhere)");
+      return Status::corruption(row.status().message() + " (" + path +
+                                " is not an Argus database; move it away or point --data-dir elsewhere)");
     }
     return row.status();
   }

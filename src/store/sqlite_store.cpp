@@ -38,9 +38,12 @@ R guarded(std::string_view what, F&& f) noexcept {
 
 std::string_view sync_pragma(SqliteSync s) {
   switch (s) {
-    case SqliteSync::kOff: return "OFF";
-    case SqliteSync::kNormal: return "NORMAL";
-    case SqliteSync::kFull: return "FULL";
+    case SqliteSync::kOff:
+      return "OFF";
+    case SqliteSync::kNormal:
+      return "NORMAL";
+    case SqliteSync::kFull:
+      return "FULL";
   }
   return "NORMAL";
 }
@@ -107,8 +110,8 @@ Result<EventRecord> read_event(const sqlite::Statement& stmt) {
   e.snapshot = stmt.column_text(11);
   e.reviewed = stmt.column_int64(12) != 0;
   e.note = stmt.column_text(13);
-  ARGUS_RETURN_IF_ERROR(store_internal::decode_event_columns(
-      stmt.column_text(5), stmt.column_text(6), stmt.column_text(7), e));
+  ARGUS_RETURN_IF_ERROR(
+      store_internal::decode_event_columns(stmt.column_text(5), stmt.column_text(6), stmt.column_text(7), e));
   return e;
 }
 
@@ -134,12 +137,10 @@ CountRow read_count(const sqlite::Statement& stmt) {
 // ---------------------------------------------------------------------------------------
 // Opening and closing
 
-Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options,
-                                                 const std::string& path) {
+Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options, const std::string& path) {
   const StoreConfig& config = options.config;
-  ARGUS_ASSIGN_OR_RETURN(
-      sqlite::Connection writer,
-      sqlite::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, config.busy_timeout_ms));
+  ARGUS_ASSIGN_OR_RETURN(sqlite::Connection writer,
+                         sqlite::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, config.busy_timeout_ms));
   sqlite3* db = writer.get();
   // Refuse a newer or foreign file before changing anything in it (journal mode included).
   ARGUS_ASSIGN_OR_RETURN(int found_version, sqlite::read_schema_version(db, path));
@@ -147,32 +148,27 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options,
     return sqlite::newer_schema_error(path, found_version);
   }
   {
-    ARGUS_ASSIGN_OR_RETURN(sqlite::Statement wal,
-                           sqlite::Statement::prepare(db, "PRAGMA journal_mode = WAL",
-                                                      "switch " + path + " to WAL mode"));
+    ARGUS_ASSIGN_OR_RETURN(sqlite::Statement wal, sqlite::Statement::prepare(db, "PRAGMA journal_mode = WAL",
+                                                                             "switch " + path + " to WAL mode"));
     ARGUS_ASSIGN_OR_RETURN(bool row, wal.step());
     std::string mode = row ? wal.column_text(0) : "";
     if (mode != "wal") {
-      return Status::failed_precondition(
-          "could not switch " + path + " to WAL mode (journal mode is '" + mode +
-          "'); the store needs a local filesystem that supports shared memory");
+      return Status::failed_precondition("could not switch " + path + " to WAL mode (journal mode is '" + mode +
+                                         "'); the store needs a local filesystem that supports shared memory");
     }
   }
-  ARGUS_RETURN_IF_ERROR(
-      sqlite::exec(db, "PRAGMA synchronous = " + std::string(sync_pragma(config.synchronous)),
-                   "set synchronous on " + path));
-  ARGUS_RETURN_IF_ERROR(
-      sqlite::exec(db, "PRAGMA foreign_keys = ON", "enable foreign keys on " + path));
+  ARGUS_RETURN_IF_ERROR(sqlite::exec(db, "PRAGMA synchronous = " + std::string(sync_pragma(config.synchronous)),
+                                     "set synchronous on " + path));
+  ARGUS_RETURN_IF_ERROR(sqlite::exec(db, "PRAGMA foreign_keys = ON", "enable foreign keys on " + path));
   ARGUS_ASSIGN_OR_RETURN(int schema_version, sqlite::migrate(db, path));
 
   std::vector<sqlite::Connection> readers;
   int reader_count = std::max(1, config.read_connections);
   for (int i = 0; i < reader_count; ++i) {
-    ARGUS_ASSIGN_OR_RETURN(sqlite::Connection reader,
-                           sqlite::open(path, SQLITE_OPEN_READONLY, config.busy_timeout_ms));
+    ARGUS_ASSIGN_OR_RETURN(sqlite::Connection reader, sqlite::open(path, SQLITE_OPEN_READONLY, config.busy_timeout_ms));
     // Fail now, not at the first request, if the file cannot be read this way.
-    ARGUS_RETURN_IF_ERROR(sqlite::exec(reader.get(), "SELECT count(*) FROM cameras",
-                                       "open a read connection on " + path));
+    ARGUS_RETURN_IF_ERROR(
+        sqlite::exec(reader.get(), "SELECT count(*) FROM cameras", "open a read connection on " + path));
     readers.push_back(std::move(reader));
   }
 
@@ -188,8 +184,8 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options,
   return std::unique_ptr<Store>(std::move(store));
 }
 
-SqliteStore::SqliteStore(const StoreOptions& options, std::string path, int schema_version,
-                         sqlite::Connection writer, std::vector<sqlite::Connection> readers)
+SqliteStore::SqliteStore(const StoreOptions& options, std::string path, int schema_version, sqlite::Connection writer,
+                         std::vector<sqlite::Connection> readers)
     : path_(std::move(path)),
       clock_(options.clock != nullptr ? options.clock : &system_clock()),
       schema_version_(schema_version),
@@ -198,19 +194,18 @@ SqliteStore::SqliteStore(const StoreOptions& options, std::string path, int sche
       write_db_(std::move(writer)),
       idle_readers_(std::move(readers)) {
   if (metrics::Registry* registry = options.metrics; registry != nullptr) {
-    batch_size_metric_ = &registry->histogram("argus_store_write_batch_size",
-                                              "Writes committed together in one store transaction.",
-                                              {1, 2, 5, 10, 20, 50, 100, 200, 500});
-    commit_seconds_metric_ = &registry->histogram(
-        "argus_store_commit_duration_seconds",
-        "Time from BEGIN to COMMIT of a store write transaction, lock waits included.",
-        metrics::default_seconds_buckets());
-    writes_metric_ = &registry->counter("argus_store_writes_total",
-                                        "Store write operations committed successfully.");
+    batch_size_metric_ =
+        &registry->histogram("argus_store_write_batch_size", "Writes committed together in one store transaction.",
+                             {1, 2, 5, 10, 20, 50, 100, 200, 500});
+    commit_seconds_metric_ =
+        &registry->histogram("argus_store_commit_duration_seconds",
+                             "Time from BEGIN to COMMIT of a store write transaction, lock waits included.",
+                             metrics::default_seconds_buckets());
+    writes_metric_ = &registry->counter("argus_store_writes_total", "Store write operations committed successfully.");
     // Refreshed on every enqueue and batch rather than by a collector: the registry may
     // outlive this store and offers no way to remove a collector.
-    queue_depth_metric_ = &registry->gauge("argus_store_write_queue_depth",
-                                           "Store writes waiting for the writer thread.");
+    queue_depth_metric_ =
+        &registry->gauge("argus_store_write_queue_depth", "Store writes waiting for the writer thread.");
   }
 }
 
@@ -273,14 +268,13 @@ Result<Camera> SqliteStore::get_camera(const std::string& id) {
     return with_reader([&](sqlite3* db) -> Result<Camera> {
       ARGUS_ASSIGN_OR_RETURN(
           sqlite::Statement stmt,
-          sqlite::Statement::prepare(
-              db, "SELECT doc, created_at, updated_at, version FROM cameras WHERE id = ?1",
-              "read camera '" + id + "' from " + path_));
+          sqlite::Statement::prepare(db, "SELECT doc, created_at, updated_at, version FROM cameras WHERE id = ?1",
+                                     "read camera '" + id + "' from " + path_));
       stmt.bind(1, id);
       ARGUS_ASSIGN_OR_RETURN(bool row, stmt.step());
       if (!row) return Status::not_found("camera '" + id + "' does not exist");
-      return store_internal::decode_camera(id, stmt.column_text(0), stmt.column_int64(1),
-                                           stmt.column_int64(2), stmt.column_int64(3));
+      return store_internal::decode_camera(id, stmt.column_text(0), stmt.column_int64(1), stmt.column_int64(2),
+                                           stmt.column_int64(3));
     });
   });
 }
@@ -290,12 +284,11 @@ Result<Page<Camera>> SqliteStore::list_cameras(const PageRequest& page) {
     return with_reader([&](sqlite3* db) -> Result<Page<Camera>> {
       if (page.limit == 0) return Status::invalid_argument("page limit must be at least 1");
       std::int64_t fetch = fetch_limit(page.limit);
-      ARGUS_ASSIGN_OR_RETURN(
-          sqlite::Statement stmt,
-          sqlite::Statement::prepare(db,
-                                     "SELECT id, doc, created_at, updated_at, version FROM cameras "
-                                     "WHERE id > ?1 ORDER BY id LIMIT ?2",
-                                     "list cameras from " + path_));
+      ARGUS_ASSIGN_OR_RETURN(sqlite::Statement stmt,
+                             sqlite::Statement::prepare(db,
+                                                        "SELECT id, doc, created_at, updated_at, version FROM cameras "
+                                                        "WHERE id > ?1 ORDER BY id LIMIT ?2",
+                                                        "list cameras from " + path_));
       stmt.bind(1, page.after).bind(2, fetch);
       Page<Camera> out;
       for (;;) {
@@ -306,9 +299,8 @@ Result<Page<Camera>> SqliteStore::list_cameras(const PageRequest& page) {
           break;
         }
         ARGUS_ASSIGN_OR_RETURN(
-            Camera camera, store_internal::decode_camera(stmt.column_text(0), stmt.column_text(1),
-                                                         stmt.column_int64(2), stmt.column_int64(3),
-                                                         stmt.column_int64(4)));
+            Camera camera, store_internal::decode_camera(stmt.column_text(0), stmt.column_text(1), stmt.column_int64(2),
+                                                         stmt.column_int64(3), stmt.column_int64(4)));
         out.items.push_back(std::move(camera));
       }
       return out;
@@ -321,9 +313,8 @@ Result<EventRecord> SqliteStore::get_event(const std::string& id) {
     return with_reader([&](sqlite3* db) -> Result<EventRecord> {
       ARGUS_ASSIGN_OR_RETURN(
           sqlite::Statement stmt,
-          sqlite::Statement::prepare(
-              db, "SELECT " + std::string(kEventColumns) + " FROM events WHERE id = ?1",
-              "read event '" + id + "' from " + path_));
+          sqlite::Statement::prepare(db, "SELECT " + std::string(kEventColumns) + " FROM events WHERE id = ?1",
+                                     "read event '" + id + "' from " + path_));
       stmt.bind(1, id);
       ARGUS_ASSIGN_OR_RETURN(bool row, stmt.step());
       if (!row) return Status::not_found("event '" + id + "' does not exist");
@@ -342,18 +333,16 @@ Result<Page<EventRecord>> SqliteStore::list_events(const EventQuery& query) {
       if (query.from != 0) q.where("start_time >= ?", {query.from});
       if (query.to != 0) q.where("start_time < ?", {query.to});
       if (!query.after.empty()) {
-        ARGUS_ASSIGN_OR_RETURN(store_internal::EventPageKey key,
-                               store_internal::parse_event_page_key(query.after));
+        ARGUS_ASSIGN_OR_RETURN(store_internal::EventPageKey key, store_internal::parse_event_page_key(query.after));
         // The first condition is implied by the second; it bounds the index range.
         q.where("start_time <= ? AND (start_time < ? OR (start_time = ? AND id < ?))",
                 {key.start_time, key.start_time, key.start_time, key.id});
       }
       ARGUS_ASSIGN_OR_RETURN(
           sqlite::Statement stmt,
-          sqlite::Statement::prepare(db,
-                                     q.sql("SELECT " + std::string(kEventColumns) + " FROM events",
-                                           "start_time DESC, id DESC"),
-                                     "list events from " + path_));
+          sqlite::Statement::prepare(
+              db, q.sql("SELECT " + std::string(kEventColumns) + " FROM events", "start_time DESC, id DESC"),
+              "list events from " + path_));
       q.bind(stmt, fetch_limit(query.limit));
       Page<EventRecord> out;
       for (;;) {
@@ -388,18 +377,16 @@ Result<Page<CountRow>> SqliteStore::query_counts(const CountQuery& query) {
       if (query.from != 0) q.where("bucket >= ?", {query.from});
       if (query.to != 0) q.where("bucket < ?", {query.to});
       if (!query.after.empty()) {
-        ARGUS_ASSIGN_OR_RETURN(store_internal::CountPageKey key,
-                               store_internal::parse_count_page_key(query.after));
+        ARGUS_ASSIGN_OR_RETURN(store_internal::CountPageKey key, store_internal::parse_count_page_key(query.after));
         // The first condition is implied by the second; it bounds the index range.
         q.where("bucket >= ? AND (bucket, scope, name, label) > (?, ?, ?, ?)",
                 {key.bucket, key.bucket, key.scope, key.name, key.label});
       }
-      ARGUS_ASSIGN_OR_RETURN(sqlite::Statement stmt,
-                             sqlite::Statement::prepare(
-                                 db,
-                                 q.sql("SELECT " + std::string(kCountColumns) + " FROM counts",
-                                       "bucket, scope, name, label"),
-                                 "query counts of camera '" + query.camera + "' from " + path_));
+      ARGUS_ASSIGN_OR_RETURN(
+          sqlite::Statement stmt,
+          sqlite::Statement::prepare(
+              db, q.sql("SELECT " + std::string(kCountColumns) + " FROM counts", "bucket, scope, name, label"),
+              "query counts of camera '" + query.camera + "' from " + path_));
       q.bind(stmt, fetch_limit(query.limit));
       Page<CountRow> out;
       for (;;) {
@@ -424,13 +411,14 @@ SqliteStore::WriteOutcome SqliteStore::submit(ApplyFn apply) {
   std::future<WriteOutcome> done = op.done.get_future();
   switch (queue_.push(std::move(op))) {
     case PushResult::kOk:
-    case PushResult::kDroppedOldest: break;
+    case PushResult::kDroppedOldest:
+      break;
     case PushResult::kRejected:
-      return {Status::resource_exhausted("store write queue is full (" +
-                                         std::to_string(queue_.capacity()) +
+      return {Status::resource_exhausted("store write queue is full (" + std::to_string(queue_.capacity()) +
                                          " pending writes); the disk may be too slow"),
               std::nullopt, 0};
-    case PushResult::kClosed: return {closed_error(), std::nullopt, 0};
+    case PushResult::kClosed:
+      return {closed_error(), std::nullopt, 0};
   }
   refresh_queue_depth();
   return done.get();
@@ -446,14 +434,12 @@ Result<Camera> SqliteStore::create_camera(Camera camera) {
   return guarded<Result<Camera>>("create camera", [&]() -> Result<Camera> {
     if (closed_) return closed_error();
     ARGUS_ASSIGN_OR_RETURN(EncodedCamera enc, store_internal::encode_camera(camera));
-    WriteOutcome out =
-        submit([this, enc = std::move(enc)](sqlite3* db) { return apply_create(db, enc); });
+    WriteOutcome out = submit([this, enc = std::move(enc)](sqlite3* db) { return apply_create(db, enc); });
     return camera_result(std::move(out));
   });
 }
 
-Result<Camera> SqliteStore::update_camera(Camera camera,
-                                          std::optional<std::int64_t> expected_version) {
+Result<Camera> SqliteStore::update_camera(Camera camera, std::optional<std::int64_t> expected_version) {
   return guarded<Result<Camera>>("update camera", [&]() -> Result<Camera> {
     if (closed_) return closed_error();
     ARGUS_ASSIGN_OR_RETURN(EncodedCamera enc, store_internal::encode_camera(camera));
@@ -464,14 +450,10 @@ Result<Camera> SqliteStore::update_camera(Camera camera,
   });
 }
 
-Status SqliteStore::delete_camera(const std::string& id,
-                                  std::optional<std::int64_t> expected_version) {
+Status SqliteStore::delete_camera(const std::string& id, std::optional<std::int64_t> expected_version) {
   return guarded<Status>("delete camera", [&]() -> Status {
     if (closed_) return closed_error();
-    return submit([this, id, expected_version](sqlite3* db) {
-             return apply_delete(db, id, expected_version);
-           })
-        .status;
+    return submit([this, id, expected_version](sqlite3* db) { return apply_delete(db, id, expected_version); }).status;
   });
 }
 
@@ -479,8 +461,7 @@ Result<Camera> SqliteStore::upsert_camera(Camera camera) {
   return guarded<Result<Camera>>("upsert camera", [&]() -> Result<Camera> {
     if (closed_) return closed_error();
     ARGUS_ASSIGN_OR_RETURN(EncodedCamera enc, store_internal::encode_camera(camera));
-    WriteOutcome out =
-        submit([this, enc = std::move(enc)](sqlite3* db) { return apply_upsert(db, enc); });
+    WriteOutcome out = submit([this, enc = std::move(enc)](sqlite3* db) { return apply_upsert(db, enc); });
     return camera_result(std::move(out));
   });
 }
@@ -493,8 +474,7 @@ Status SqliteStore::save_events(std::vector<EventRecord> events) {
     std::vector<store_internal::EncodedEvent> encoded;
     encoded.reserve(events.size());
     for (std::size_t i = 0; i < events.size(); ++i) {
-      ARGUS_ASSIGN_OR_RETURN(store_internal::EncodedEvent enc,
-                             store_internal::encode_event(events[i], i));
+      ARGUS_ASSIGN_OR_RETURN(store_internal::EncodedEvent enc, store_internal::encode_event(events[i], i));
       encoded.push_back(std::move(enc));
     }
     if (events.empty()) return Status::ok_status();
@@ -512,10 +492,7 @@ Status SqliteStore::add_counts(std::vector<CountDelta> deltas) {
       ARGUS_RETURN_IF_ERROR(store_internal::validate_count_delta(deltas[i], i));
     }
     if (deltas.empty()) return Status::ok_status();
-    return submit([this, deltas = std::move(deltas)](sqlite3* db) {
-             return apply_add_counts(db, deltas);
-           })
-        .status;
+    return submit([this, deltas = std::move(deltas)](sqlite3* db) { return apply_add_counts(db, deltas); }).status;
   });
 }
 
@@ -548,8 +525,7 @@ void SqliteStore::writer_loop() {
         sqlite3* db = write_db_.get();
         if (sqlite3_get_autocommit(db) == 0) (void)sqlite::exec(db, "ROLLBACK", "roll back");
         outcomes.assign(batch.size(),
-                        WriteOutcome{Status::internal("store writer: " + std::string(e.what())),
-                                     std::nullopt, 0});
+                        WriteOutcome{Status::internal("store writer: " + std::string(e.what())), std::nullopt, 0});
       } catch (const std::exception&) {
         outcomes.clear();  // each caller gets "lost an outcome" below
       }
@@ -559,8 +535,7 @@ void SqliteStore::writer_loop() {
         if (i < outcomes.size()) {
           batch[i].done.set_value(std::move(outcomes[i]));
         } else {
-          batch[i].done.set_value(
-              {Status::internal("store writer lost an outcome"), std::nullopt, 0});
+          batch[i].done.set_value({Status::internal("store writer lost an outcome"), std::nullopt, 0});
         }
       } catch (const std::exception&) {
         // The promise was already satisfied; nothing more to tell its caller.
@@ -573,8 +548,8 @@ void SqliteStore::writer_loop() {
 
 std::vector<SqliteStore::WriteOutcome> SqliteStore::run_batch(std::vector<WriteOp>& batch) {
   std::vector<WriteOutcome> out(batch.size());
-  std::size_t writes = static_cast<std::size_t>(std::count_if(
-      batch.begin(), batch.end(), [](const WriteOp& op) { return op.apply != nullptr; }));
+  std::size_t writes = static_cast<std::size_t>(
+      std::count_if(batch.begin(), batch.end(), [](const WriteOp& op) { return op.apply != nullptr; }));
   if (writes == 0) return out;  // only flush barriers: everything before them has committed
 
   sqlite3* db = write_db_.get();
@@ -584,20 +559,17 @@ std::vector<SqliteStore::WriteOutcome> SqliteStore::run_batch(std::vector<WriteO
     if (batch[i].apply) txn = run_in_savepoint(db, batch[i], out[i]);
   }
   if (txn.ok()) {
-    txn = sqlite::exec(db, "COMMIT",
-                       "commit " + std::to_string(writes) + " store writes to " + path_);
+    txn = sqlite::exec(db, "COMMIT", "commit " + std::to_string(writes) + " store writes to " + path_);
   }
   if (!txn.ok()) {
     if (sqlite3_get_autocommit(db) == 0) (void)sqlite::exec(db, "ROLLBACK", "roll back");
     for (WriteOutcome& o : out) o = {txn, std::nullopt, 0};
-    log::error("store write batch failed",
-               {{"path", path_}, {"writes", writes}, {"error", txn.message()}});
+    log::error("store write batch failed", {{"path", path_}, {"writes", writes}, {"error", txn.message()}});
     std::lock_guard lock(health_mu_);
     last_batch_error_ = txn;
     return out;
   }
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   std::uint64_t succeeded = 0;
   std::uint64_t changes = 0;
@@ -632,15 +604,13 @@ Status SqliteStore::run_in_savepoint(sqlite3* db, WriteOp& op, WriteOutcome& out
   }
   if (sqlite3_get_autocommit(db) != 0) {
     // SQLite rolled the whole transaction back (disk full, I/O error): the batch is lost.
-    Status cause =
-        out.status.ok() ? Status::internal("the transaction ended unexpectedly") : out.status;
+    Status cause = out.status.ok() ? Status::internal("the transaction ended unexpectedly") : out.status;
     return cause.with_context("store write transaction on " + path_ + " was rolled back");
   }
   if (!out.status.ok()) {
     out.camera.reset();
     out.camera_changes = 0;
-    ARGUS_RETURN_IF_ERROR(
-        sqlite::exec(db, "ROLLBACK TO write_op", "roll back a failed write on " + path_));
+    ARGUS_RETURN_IF_ERROR(sqlite::exec(db, "ROLLBACK TO write_op", "roll back a failed write on " + path_));
   }
   return sqlite::exec(db, "RELEASE write_op", "release a savepoint on " + path_);
 }
@@ -649,8 +619,7 @@ SqliteStore::WriteOutcome SqliteStore::apply_create(sqlite3* db, const EncodedCa
   const std::string& id = enc.camera.id;
   UnixMillis now = clock_->now_ms();
   Result<sqlite::Statement> stmt = sqlite::Statement::prepare(
-      db,
-      "INSERT INTO cameras (id, doc, created_at, updated_at, version) VALUES (?1, ?2, ?3, ?3, 1)",
+      db, "INSERT INTO cameras (id, doc, created_at, updated_at, version) VALUES (?1, ?2, ?3, ?3, 1)",
       "create camera '" + id + "' in " + path_);
   if (!stmt.ok()) return {stmt.status(), std::nullopt, 0};
   stmt->bind(1, id).bind(2, enc.doc).bind(3, now);
@@ -672,11 +641,11 @@ SqliteStore::WriteOutcome SqliteStore::apply_update(sqlite3* db, const EncodedCa
   UnixMillis now = clock_->now_ms();
   Camera camera = enc.camera;
   {
-    Result<sqlite::Statement> stmt = sqlite::Statement::prepare(
-        db,
-        "UPDATE cameras SET doc = ?2, updated_at = ?3, version = version + 1 "
-        "WHERE id = ?1 AND (?4 IS NULL OR version = ?4) RETURNING created_at, version",
-        "update camera '" + id + "' in " + path_);
+    Result<sqlite::Statement> stmt =
+        sqlite::Statement::prepare(db,
+                                   "UPDATE cameras SET doc = ?2, updated_at = ?3, version = version + 1 "
+                                   "WHERE id = ?1 AND (?4 IS NULL OR version = ?4) RETURNING created_at, version",
+                                   "update camera '" + id + "' in " + path_);
     if (!stmt.ok()) return {stmt.status(), std::nullopt, 0};
     stmt->bind(1, id).bind(2, enc.doc).bind(3, now);
     if (expected_version)
@@ -696,9 +665,9 @@ SqliteStore::WriteOutcome SqliteStore::apply_update(sqlite3* db, const EncodedCa
 
 SqliteStore::WriteOutcome SqliteStore::apply_delete(sqlite3* db, const std::string& id,
                                                     std::optional<std::int64_t> expected_version) {
-  Result<sqlite::Statement> stmt = sqlite::Statement::prepare(
-      db, "DELETE FROM cameras WHERE id = ?1 AND (?2 IS NULL OR version = ?2)",
-      "delete camera '" + id + "' from " + path_);
+  Result<sqlite::Statement> stmt =
+      sqlite::Statement::prepare(db, "DELETE FROM cameras WHERE id = ?1 AND (?2 IS NULL OR version = ?2)",
+                                 "delete camera '" + id + "' from " + path_);
   if (!stmt.ok()) return {stmt.status(), std::nullopt, 0};
   stmt->bind(1, id);
   if (expected_version)
@@ -706,8 +675,7 @@ SqliteStore::WriteOutcome SqliteStore::apply_delete(sqlite3* db, const std::stri
   else
     stmt->bind_null(2);
   if (Status s = stmt->run(); !s.ok()) return {s, std::nullopt, 0};
-  if (sqlite3_changes(db) == 0)
-    return {missing_or_modified(db, id, expected_version), std::nullopt, 0};
+  if (sqlite3_changes(db) == 0) return {missing_or_modified(db, id, expected_version), std::nullopt, 0};
   return {Status::ok_status(), std::nullopt, 1};
 }
 
@@ -716,17 +684,17 @@ SqliteStore::WriteOutcome SqliteStore::apply_upsert(sqlite3* db, const EncodedCa
   std::optional<Result<Camera>> stored;
   std::int64_t stored_version = 0;
   {
-    Result<sqlite::Statement> stmt = sqlite::Statement::prepare(
-        db, "SELECT doc, created_at, updated_at, version FROM cameras WHERE id = ?1",
-        "read camera '" + id + "' from " + path_);
+    Result<sqlite::Statement> stmt =
+        sqlite::Statement::prepare(db, "SELECT doc, created_at, updated_at, version FROM cameras WHERE id = ?1",
+                                   "read camera '" + id + "' from " + path_);
     if (!stmt.ok()) return {stmt.status(), std::nullopt, 0};
     stmt->bind(1, id);
     Result<bool> row = stmt->step();
     if (!row.ok()) return {row.status(), std::nullopt, 0};
     if (*row) {
       stored_version = stmt->column_int64(3);
-      stored = store_internal::decode_camera(id, stmt->column_text(0), stmt->column_int64(1),
-                                             stmt->column_int64(2), stored_version);
+      stored = store_internal::decode_camera(id, stmt->column_text(0), stmt->column_int64(1), stmt->column_int64(2),
+                                             stored_version);
     }
   }
   if (!stored) return apply_create(db, enc);
@@ -740,9 +708,8 @@ SqliteStore::WriteOutcome SqliteStore::apply_upsert(sqlite3* db, const EncodedCa
   return apply_update(db, enc, stored_version);
 }
 
-SqliteStore::WriteOutcome SqliteStore::apply_save_events(
-    sqlite3* db, const std::vector<EventRecord>& events,
-    const std::vector<store_internal::EncodedEvent>& encoded) {
+SqliteStore::WriteOutcome SqliteStore::apply_save_events(sqlite3* db, const std::vector<EventRecord>& events,
+                                                         const std::vector<store_internal::EncodedEvent>& encoded) {
   // reviewed and note are written for a new event only: people own them afterwards.
   Result<sqlite::Statement> stmt = sqlite::Statement::prepare(
       db,
@@ -781,17 +748,16 @@ SqliteStore::WriteOutcome SqliteStore::apply_save_events(
   return {Status::ok_status(), std::nullopt, 0};
 }
 
-SqliteStore::WriteOutcome SqliteStore::apply_add_counts(sqlite3* db,
-                                                        const std::vector<CountDelta>& deltas) {
-  Result<sqlite::Statement> stmt = sqlite::Statement::prepare(
-      db,
-      "INSERT INTO counts (camera_id, scope, name, label, bucket, seen, crossings_in, "
-      "crossings_out, peak) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-      "ON CONFLICT (camera_id, scope, name, label, bucket) DO UPDATE SET "
-      "seen = seen + excluded.seen, crossings_in = crossings_in + excluded.crossings_in, "
-      "crossings_out = crossings_out + excluded.crossings_out, "
-      "peak = max(peak, excluded.peak)",
-      "add " + std::to_string(deltas.size()) + " counts to " + path_);
+SqliteStore::WriteOutcome SqliteStore::apply_add_counts(sqlite3* db, const std::vector<CountDelta>& deltas) {
+  Result<sqlite::Statement> stmt =
+      sqlite::Statement::prepare(db,
+                                 "INSERT INTO counts (camera_id, scope, name, label, bucket, seen, crossings_in, "
+                                 "crossings_out, peak) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                                 "ON CONFLICT (camera_id, scope, name, label, bucket) DO UPDATE SET "
+                                 "seen = seen + excluded.seen, crossings_in = crossings_in + excluded.crossings_in, "
+                                 "crossings_out = crossings_out + excluded.crossings_out, "
+                                 "peak = max(peak, excluded.peak)",
+                                 "add " + std::to_string(deltas.size()) + " counts to " + path_);
   if (!stmt.ok()) return {stmt.status(), std::nullopt, 0};
   for (const CountDelta& d : deltas) {
     stmt->reset();
@@ -810,11 +776,9 @@ Status SqliteStore::missing_or_modified(sqlite3* db, const std::string& id,
   stmt.bind(1, id);
   ARGUS_ASSIGN_OR_RETURN(bool row, stmt.step());
   if (!row) return Status::not_found("camera '" + id + "' does not exist");
-  std::string message =
-      "camera '" + id + "' was modified (version " + std::to_string(stmt.column_int64(0)) + ")";
+  std::string message = "camera '" + id + "' was modified (version " + std::to_string(stmt.column_int64(0)) + ")";
   if (expected_version) {
-    message +=
-        "; expected version " + std::to_string(*expected_version) + ": read it again and retry";
+    message += "; expected version " + std::to_string(*expected_version) + ": read it again and retry";
   }
   return Status::failed_precondition(message);
 }
@@ -831,8 +795,7 @@ Status SqliteStore::check_health() {
     if (closed_) return closed_error();
     if (!writer_running_) return Status::unavailable("store writer thread is not running");
     ARGUS_RETURN_IF_ERROR(with_reader([&](sqlite3* db) -> Status {
-      ARGUS_ASSIGN_OR_RETURN(sqlite::Statement stmt,
-                             sqlite::Statement::prepare(db, "SELECT 1", "read from " + path_));
+      ARGUS_ASSIGN_OR_RETURN(sqlite::Statement stmt, sqlite::Statement::prepare(db, "SELECT 1", "read from " + path_));
       return stmt.run();
     }));
     std::lock_guard lock(health_mu_);
@@ -847,8 +810,7 @@ StoreStats SqliteStore::stats() {
   StoreStats s;
   s.kind = "sqlite";
   s.schema_version = schema_version_;
-  s.size_bytes = file_size_or_zero(path_) + file_size_or_zero(path_ + "-wal") +
-                 file_size_or_zero(path_ + "-shm");
+  s.size_bytes = file_size_or_zero(path_) + file_size_or_zero(path_ + "-wal") + file_size_or_zero(path_ + "-shm");
   s.pending_writes = queue_.size();
   s.batches_committed = batches_committed_.load();
   s.writes_committed = writes_committed_.load();
@@ -859,46 +821,41 @@ StoreStats SqliteStore::stats() {
 // Factory
 
 Result<std::unique_ptr<Store>> open_store(const StoreOptions& options) {
-  return guarded<Result<std::unique_ptr<Store>>>(
-      "open store", [&]() -> Result<std::unique_ptr<Store>> {
-        const std::string& url = options.config.url;
-        std::size_t sep = url.find("://");
-        if (url.empty()) {
-          return Status::invalid_argument("store URL is empty; supported: " +
-                                          std::string(kSupportedUrls));
-        }
-        if (sep == std::string::npos) {
-          return Status::invalid_argument(
-              "store URL '" + mask_url_credentials(url) +
-              "' has no scheme; supported: " + std::string(kSupportedUrls));
-        }
-        std::string scheme = url.substr(0, sep);
-        std::transform(scheme.begin(), scheme.end(), scheme.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-        if (scheme != "sqlite") {
-          return Status::invalid_argument(
-              "store URL scheme '" + scheme + "' (in '" + mask_url_credentials(url) +
-              "') is not supported; supported: " + std::string(kSupportedUrls));
-        }
-        std::string raw_path = url.substr(sep + 3);
-        if (raw_path.empty() || raw_path == ":memory:") {
-          return Status::invalid_argument(
-              "store URL '" + url +
-              "' names no database file; supported: " + std::string(kSupportedUrls));
-        }
-        // Absolute, so SQLite never reads it as a "file:" URI and every connection agrees.
-        std::error_code ec;
-        std::filesystem::path path = std::filesystem::absolute(raw_path, ec).lexically_normal();
-        if (ec) return Status::invalid_argument("store path '" + raw_path + "': " + ec.message());
-        if (path.has_parent_path()) {
-          std::filesystem::create_directories(path.parent_path(), ec);
-          if (ec) {
-            return Status::io_error("create directory " + path.parent_path().string() +
-                                    " for the database: " + ec.message());
-          }
-        }
-        return SqliteStore::open(options, path.string());
-      });
+  return guarded<Result<std::unique_ptr<Store>>>("open store", [&]() -> Result<std::unique_ptr<Store>> {
+    const std::string& url = options.config.url;
+    std::size_t sep = url.find("://");
+    if (url.empty()) {
+      return Status::invalid_argument("store URL is empty; supported: " + std::string(kSupportedUrls));
+    }
+    if (sep == std::string::npos) {
+      return Status::invalid_argument("store URL '" + mask_url_credentials(url) +
+                                      "' has no scheme; supported: " + std::string(kSupportedUrls));
+    }
+    std::string scheme = url.substr(0, sep);
+    std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (scheme != "sqlite") {
+      return Status::invalid_argument("store URL scheme '" + scheme + "' (in '" + mask_url_credentials(url) +
+                                      "') is not supported; supported: " + std::string(kSupportedUrls));
+    }
+    std::string raw_path = url.substr(sep + 3);
+    if (raw_path.empty() || raw_path == ":memory:") {
+      return Status::invalid_argument("store URL '" + url +
+                                      "' names no database file; supported: " + std::string(kSupportedUrls));
+    }
+    // Absolute, so SQLite never reads it as a "file:" URI and every connection agrees.
+    std::error_code ec;
+    std::filesystem::path path = std::filesystem::absolute(raw_path, ec).lexically_normal();
+    if (ec) return Status::invalid_argument("store path '" + raw_path + "': " + ec.message());
+    if (path.has_parent_path()) {
+      std::filesystem::create_directories(path.parent_path(), ec);
+      if (ec) {
+        return Status::io_error("create directory " + path.parent_path().string() +
+                                " for the database: " + ec.message());
+      }
+    }
+    return SqliteStore::open(options, path.string());
+  });
 }
 
 }  // namespace argus

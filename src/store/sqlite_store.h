@@ -54,10 +54,8 @@ class SqliteStore final : public Store {
   Result<Camera> create_camera(Camera camera) override;
   Result<Camera> get_camera(const std::string& id) override;
   Result<Page<Camera>> list_cameras(const PageRequest& page) override;
-  Result<Camera> update_camera(Camera camera,
-                               std::optional<std::int64_t> expected_version) override;
-  Status delete_camera(const std::string& id,
-                       std::optional<std::int64_t> expected_version) override;
+  Result<Camera> update_camera(Camera camera, std::optional<std::int64_t> expected_version) override;
+  Status delete_camera(const std::string& id, std::optional<std::int64_t> expected_version) override;
   Result<Camera> upsert_camera(Camera camera) override;
   std::uint64_t cameras_revision() const override;
 
@@ -88,8 +86,8 @@ class SqliteStore final : public Store {
     std::promise<WriteOutcome> done;
   };
 
-  SqliteStore(const StoreOptions& options, std::string path, int schema_version,
-              sqlite::Connection writer, std::vector<sqlite::Connection> readers);
+  SqliteStore(const StoreOptions& options, std::string path, int schema_version, sqlite::Connection writer,
+              std::vector<sqlite::Connection> readers);
 
   // Queues `apply` and waits for its committed outcome.
   WriteOutcome submit(ApplyFn apply);
@@ -109,16 +107,14 @@ class SqliteStore final : public Store {
   WriteOutcome apply_create(sqlite3* db, const store_internal::EncodedCamera& enc);
   WriteOutcome apply_update(sqlite3* db, const store_internal::EncodedCamera& enc,
                             std::optional<std::int64_t> expected_version);
-  WriteOutcome apply_delete(sqlite3* db, const std::string& id,
-                            std::optional<std::int64_t> expected_version);
+  WriteOutcome apply_delete(sqlite3* db, const std::string& id, std::optional<std::int64_t> expected_version);
   WriteOutcome apply_upsert(sqlite3* db, const store_internal::EncodedCamera& enc);
   // `encoded[i]` holds the JSON columns of `events[i]`.
   WriteOutcome apply_save_events(sqlite3* db, const std::vector<EventRecord>& events,
                                  const std::vector<store_internal::EncodedEvent>& encoded);
   WriteOutcome apply_add_counts(sqlite3* db, const std::vector<CountDelta>& deltas);
   // After a conditional write matched no row: NotFound or FailedPrecondition.
-  Status missing_or_modified(sqlite3* db, const std::string& id,
-                             std::optional<std::int64_t> expected_version);
+  Status missing_or_modified(sqlite3* db, const std::string& id, std::optional<std::int64_t> expected_version);
 
   void refresh_queue_depth();
 

@@ -41,9 +41,9 @@ struct Page {
 };
 
 struct StoreStats {
-  std::string kind;              // "sqlite"
+  std::string kind;  // "sqlite"
   int schema_version = 0;
-  std::int64_t size_bytes = 0;   // database files on disk
+  std::int64_t size_bytes = 0;  // database files on disk
   std::size_t pending_writes = 0;
   std::uint64_t batches_committed = 0;
   std::uint64_t writes_committed = 0;
@@ -101,9 +101,9 @@ class Store {
 };
 
 struct StoreOptions {
-  StoreConfig config;                      // url, synchronous, queue and batch sizes
-  const Clock* clock = &system_clock();    // not owned
-  metrics::Registry* metrics = nullptr;    // not owned; optional
+  StoreConfig config;                    // url, synchronous, queue and batch sizes
+  const Clock* clock = &system_clock();  // not owned
+  metrics::Registry* metrics = nullptr;  // not owned; optional
 };
 
 // Opens the store named by options.config.url, applying migrations. FailedPrecondition if

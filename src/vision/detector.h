@@ -36,25 +36,25 @@ struct DetectorConfig {
 
   // hog
   std::string hog_model = "default";  // default (64x128 window) | daimler (48x96, smaller people)
-  double hog_upscale = 1.0;    // the image is scaled by this factor before HOG (0.25..4)
+  double hog_upscale = 1.0;           // the image is scaled by this factor before HOG (0.25..4)
   double hog_hit_threshold = 0;
   double hog_scale = 1.05;
   int hog_stride = 8;
 
   // onnx
-  std::string model_path;      // .onnx file
-  std::string labels_path;     // one label per line; empty = COCO's 80 labels
+  std::string model_path;   // .onnx file
+  std::string labels_path;  // one label per line; empty = COCO's 80 labels
   int input_width = 640;
   int input_height = 640;
   float nms_threshold = 0.45f;
 
   // remote
-  std::string url;             // e.g. http://host:5000/v1/vision/detection
+  std::string url;  // e.g. http://host:5000/v1/vision/detection
   std::int64_t timeout_ms = 5000;
   int retries = 2;
   std::int64_t retry_backoff_ms = 200;
-  int breaker_failures = 5;            // consecutive failures that open the breaker
-  std::int64_t breaker_open_ms = 30000; // how long it stays open before a trial call
+  int breaker_failures = 5;              // consecutive failures that open the breaker
+  std::int64_t breaker_open_ms = 30000;  // how long it stays open before a trial call
 };
 
 class Detector {

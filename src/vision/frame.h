@@ -13,10 +13,10 @@ namespace argus::vision {
 
 struct Frame {
   std::string camera_id;
-  std::uint64_t seq = 0;       // per camera source, from 0
-  UnixMillis time = 0;         // wall-clock capture time
-  double media_seconds = 0;    // position in the media (files), else seconds since source start
-  cv::Mat image;               // BGR, CV_8UC3; never modified after the Frame is shared
+  std::uint64_t seq = 0;                    // per camera source, from 0
+  UnixMillis time = 0;                      // wall-clock capture time
+  double media_seconds = 0;                 // position in the media (files), else seconds since source start
+  cv::Mat image;                            // BGR, CV_8UC3; never modified after the Frame is shared
   std::shared_ptr<const std::string> jpeg;  // the source's JPEG bytes, when it sent JPEG
 };
 

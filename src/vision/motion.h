@@ -15,11 +15,11 @@
 namespace argus::vision {
 
 struct MotionOptions {
-  int width = 320;                     // analysis width in pixels (height keeps aspect)
-  int history = 300;                   // frames of background memory
-  double var_threshold = 25;           // MOG2 variance threshold
-  double min_region_fraction = 0.0005; // smaller blobs are noise (fraction of the image)
-  int warmup_frames = 5;               // frames during which everything counts as motion
+  int width = 320;                      // analysis width in pixels (height keeps aspect)
+  int history = 300;                    // frames of background memory
+  double var_threshold = 25;            // MOG2 variance threshold
+  double min_region_fraction = 0.0005;  // smaller blobs are noise (fraction of the image)
+  int warmup_frames = 5;                // frames during which everything counts as motion
 };
 
 struct MotionResult {

@@ -24,7 +24,7 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 using nlohmann::json;
 
-constexpr std::size_t kMaxAnswerBytes = 1 << 20;     // a detection answer is a few KB
+constexpr std::size_t kMaxAnswerBytes = 1 << 20;  // a detection answer is a few KB
 constexpr std::int64_t kMaxConnectTimeoutMs = 3000;
 constexpr double kMaxBackoffMs = 10000;
 constexpr int kJpegQuality = 90;
@@ -135,8 +135,8 @@ bool retryable(CURLcode rc) {
 
 // Reads one prediction. Returns false (with `why`) if it is malformed, which rejects the
 // whole answer; sets `keep` to false if it is well-formed but unusable.
-bool read_prediction(const json& p, std::size_t index, int w, int h, float min_score, Detection& out,
-                     bool& keep, std::string& why) {
+bool read_prediction(const json& p, std::size_t index, int w, int h, float min_score, Detection& out, bool& keep,
+                     std::string& why) {
   std::string where = "predictions[" + std::to_string(index) + "]";
   if (!p.is_object()) {
     why = where + " is not an object";
@@ -181,7 +181,9 @@ bool read_prediction(const json& p, std::size_t index, int w, int h, float min_s
 class RemoteDetector final : public Detector {
  public:
   RemoteDetector(DetectorConfig config, std::unique_ptr<CURL, CurlDeleter> curl)
-      : config_(std::move(config)), safe_url_(redact_url(config_.url)), curl_(std::move(curl)),
+      : config_(std::move(config)),
+        safe_url_(redact_url(config_.url)),
+        curl_(std::move(curl)),
         rng_(std::random_device{}()) {
     curl_slist* headers = curl_slist_append(nullptr, "Expect:");  // no 100-continue round trip
     if (headers != nullptr) {
@@ -234,8 +236,8 @@ Result<std::vector<Detection>> RemoteDetector::detect(const cv::Mat& bgr) {
     if (now < open_until_) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(open_until_ - now).count();
       return Status::unavailable("remote detector circuit open after " + std::to_string(consecutive_failures_) +
-                                 " consecutive failures of " + safe_url_ + "; next trial in " +
-                                 std::to_string(left) + " ms (last error: " + last_error_ + ")");
+                                 " consecutive failures of " + safe_url_ + "; next trial in " + std::to_string(left) +
+                                 " ms (last error: " + last_error_ + ")");
     }
     max_attempts = 1;  // half-open: a single trial request decides
   }
@@ -298,8 +300,7 @@ RemoteDetector::Attempt RemoteDetector::attempt(const std::vector<uchar>& jpeg, 
   curl_easy_setopt(c, CURLOPT_PROXY, "");  // no proxy from the environment
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(config_.timeout_ms));
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(std::min(config_.timeout_ms, kMaxConnectTimeoutMs)));
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min(config_.timeout_ms, kMaxConnectTimeoutMs)));
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers_.get());
   curl_easy_setopt(c, CURLOPT_USERAGENT, "argus-remote-detector");
   curl_easy_setopt(c, CURLOPT_MIMEPOST, form.get());
@@ -315,8 +316,8 @@ RemoteDetector::Attempt RemoteDetector::attempt(const std::vector<uchar>& jpeg, 
   std::string where = "remote detector at " + safe_url_;
   if (rc != CURLE_OK) {
     if (sink.overflow) {
-      out.status = Status::unavailable(where + " sent an answer larger than " +
-                                       std::to_string(kMaxAnswerBytes) + " bytes");
+      out.status =
+          Status::unavailable(where + " sent an answer larger than " + std::to_string(kMaxAnswerBytes) + " bytes");
       return out;
     }
     std::string detail = errbuf[0] != '\0' ? std::string(errbuf) : curl_easy_strerror(rc);

@@ -27,9 +27,7 @@ bool within(const Point& a, const Point& b, const Point& p) {
          p.y >= std::min(a.y, b.y) - kEpsilon && p.y <= std::max(a.y, b.y) + kEpsilon;
 }
 
-bool on_segment(const Point& a, const Point& b, const Point& p) {
-  return orientation(a, b, p) == 0 && within(a, b, p);
-}
+bool on_segment(const Point& a, const Point& b, const Point& p) { return orientation(a, b, p) == 0 && within(a, b, p); }
 
 }  // namespace
 

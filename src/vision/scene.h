@@ -26,9 +26,9 @@ struct LineCrossing {
 };
 
 struct SceneChanges {
-  std::vector<std::string> entered;        // zones entered at this update
-  std::vector<std::string> exited;         // zones left at this update
-  std::vector<LineCrossing> crossings;     // new crossings at this update
+  std::vector<std::string> entered;     // zones entered at this update
+  std::vector<std::string> exited;      // zones left at this update
+  std::vector<LineCrossing> crossings;  // new crossings at this update
 };
 
 bool point_in_polygon(const Point& p, const std::vector<Point>& polygon);

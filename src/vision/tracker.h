@@ -19,24 +19,24 @@
 namespace argus::vision {
 
 struct TrackerOptions {
-  double iou_threshold = 0.2;          // minimum IoU (with the prediction) to associate
-  double max_center_distance = 0.1;    // fallback: normalized centre distance
-  std::int64_t max_missed_ms = 1500;   // unseen this long -> the track ends
-  int min_hits = 2;                    // matches before a track is confirmed
+  double iou_threshold = 0.2;         // minimum IoU (with the prediction) to associate
+  double max_center_distance = 0.1;   // fallback: normalized centre distance
+  std::int64_t max_missed_ms = 1500;  // unseen this long -> the track ends
+  int min_hits = 2;                   // matches before a track is confirmed
 };
 
 struct Track {
-  std::uint64_t id = 0;       // unique within this tracker, from 1
+  std::uint64_t id = 0;  // unique within this tracker, from 1
   std::string label;
-  Box box;                    // last matched box (or predicted while coasting)
-  float score = 0;            // last matched score
+  Box box;          // last matched box (or predicted while coasting)
+  float score = 0;  // last matched score
   float top_score = 0;
   int hits = 0;
   bool confirmed = false;
-  bool matched = false;       // matched at the latest update
+  bool matched = false;  // matched at the latest update
   UnixMillis first_seen = 0;
   UnixMillis last_seen = 0;
-  double vx = 0, vy = 0;      // centre velocity, normalized units per second
+  double vx = 0, vy = 0;  // centre velocity, normalized units per second
 };
 
 struct TrackerUpdate {

@@ -48,7 +48,8 @@ TEST(Paging, DefaultsCoercionAndErrors) {
   EXPECT_EQ(p.limit, 500u);
   EXPECT_FALSE(parse_paging(with_query("limit=99999999999999999999999"), p));
   EXPECT_EQ(p.limit, 500u);
-  for (const char* bad : {"limit=0", "limit=-1", "limit=-99999999999999999999999", "limit=+5", "limit=x", "limit=", "limit=5x"}) {
+  for (const char* bad :
+       {"limit=0", "limit=-1", "limit=-99999999999999999999999", "limit=+5", "limit=x", "limit=", "limit=5x"}) {
     Paging q;
     auto err = parse_paging(with_query(bad), q);
     ASSERT_TRUE(err) << bad;

@@ -21,8 +21,8 @@ class ClientTest : public ::testing::Test {
         [](api::Request& r) {
           if (r.path == "/missing") return api::Response::text(404, "{}", "application/json");
           std::string ct = r.header("content-type") ? *r.header("content-type") : "";
-          return api::Response::text(200, std::string(api::method_name(r.method)) + " " + r.path + " " + ct + " " + r.body,
-                                     "text/plain");
+          return api::Response::text(
+              200, std::string(api::method_name(r.method)) + " " + r.path + " " + ct + " " + r.body, "text/plain");
         },
         nullptr);
     ASSERT_TRUE(server_->start().ok());

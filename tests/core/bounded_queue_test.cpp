@@ -165,8 +165,7 @@ TEST(BoundedQueueTest, CloseDrainsRemainingItemsThenReturnsNullopt) {
 }
 
 TEST(BoundedQueueTest, PushAfterCloseFailsForEveryPolicy) {
-  for (auto policy :
-       {OverflowPolicy::kReject, OverflowPolicy::kDropOldest, OverflowPolicy::kBlock}) {
+  for (auto policy : {OverflowPolicy::kReject, OverflowPolicy::kDropOldest, OverflowPolicy::kBlock}) {
     BoundedQueue<int> q(1, policy);
     ASSERT_EQ(q.push(1), PushResult::kOk);
     q.close();

@@ -80,14 +80,12 @@ TEST(CameraParseTest, FullValidCameraParsesIntoExpectedStruct) {
   EXPECT_DOUBLE_EQ(c.detection.min_score, 0.6);
   ASSERT_EQ(c.zones.size(), 2u);
   EXPECT_EQ(c.zones[0].name, "porch");
-  EXPECT_THAT(c.zones[0].polygon,
-              ElementsAre(Point{0.1, 0.1}, Point{0.9, 0.1}, Point{0.9, 0.9}, Point{0.1, 0.9}));
+  EXPECT_THAT(c.zones[0].polygon, ElementsAre(Point{0.1, 0.1}, Point{0.9, 0.1}, Point{0.9, 0.9}, Point{0.1, 0.9}));
   EXPECT_EQ(c.zones[1].name, "drive_way");
   EXPECT_THAT(c.zones[1].polygon, ElementsAre(Point{0, 0}, Point{1, 0}, Point{0.5, 1}));
   ASSERT_EQ(c.lines.size(), 2u);
   EXPECT_EQ(c.lines[0], (Line{"gate", {0, 0.5}, {1, 0.5}, LineSide::kRight}));
-  EXPECT_EQ(c.lines[1], (Line{"door", {0.2, 0.2}, {0.2, 0.8}, LineSide::kLeft}))
-      << "in defaults to left";
+  EXPECT_EQ(c.lines[1], (Line{"door", {0.2, 0.2}, {0.2, 0.8}, LineSide::kLeft})) << "in defaults to left";
   EXPECT_EQ(c.created_at, 0);
   EXPECT_EQ(c.version, 0);
 }
@@ -143,8 +141,8 @@ TEST(CameraParseTest, EverySourceKindRoundTrips) {
 }
 
 TEST(CameraParseTest, SnapshotIntervalIsStoredInMilliseconds) {
-  Parsed p = parse(json::parse(
-      R"({"id": "c", "source": {"kind": "snapshot", "url": "http://c/s.jpg", "interval": "2s"}})"));
+  Parsed p =
+      parse(json::parse(R"({"id": "c", "source": {"kind": "snapshot", "url": "http://c/s.jpg", "interval": "2s"}})"));
   ASSERT_TRUE(p.errors.empty()) << describe(p.errors);
   EXPECT_EQ(p.camera.source.kind, SourceKind::kSnapshot);
   EXPECT_EQ(p.camera.source.interval_ms, 2000);
@@ -161,8 +159,7 @@ TEST(CameraToJsonTest, ShapeMaskingAndMeta) {
   EXPECT_EQ(j["id"], "front-door");
   EXPECT_EQ(j["name"], "Front door");
   EXPECT_EQ(j["enabled"], false);
-  EXPECT_EQ(j["source"],
-            (json{{"kind", "stream"}, {"url", "rtsp://admin:***@192.168.1.10:554/stream1"}}));
+  EXPECT_EQ(j["source"], (json{{"kind", "stream"}, {"url", "rtsp://admin:***@192.168.1.10:554/stream1"}}));
   EXPECT_EQ(j["detection"]["fps"], 2.5);
   EXPECT_EQ(j["detection"]["labels"], (json{"person", "car"}));
   EXPECT_EQ(j["zones"][0]["polygon"][2], (json{0.9, 0.9}));
@@ -193,8 +190,7 @@ TEST(CameraParseTest, ReadOnlyMembersRejectedUnlessAllowed) {
     ptrs.push_back(e.pointer);
     EXPECT_THAT(e.detail, HasSubstr("read-only"));
   }
-  EXPECT_THAT(ptrs,
-              ::testing::UnorderedElementsAre("/created_at", "/updated_at", "/status", "/version"));
+  EXPECT_THAT(ptrs, ::testing::UnorderedElementsAre("/created_at", "/updated_at", "/status", "/version"));
 
   Parsed allowed = parse(with_meta, /*allow_read_only=*/true);
   ASSERT_TRUE(allowed.errors.empty()) << describe(allowed.errors);
@@ -236,8 +232,7 @@ TEST(CameraValidationTest, Id) {
   json d = valid_doc();
   d.erase("id");
   EXPECT_THAT(expect_single_error(d, "/id"), HasSubstr("required"));
-  for (const json& bad :
-       {json("Front Door"), json(""), json(42), json("-x"), json(std::string(65, 'a'))}) {
+  for (const json& bad : {json("Front Door"), json(""), json(42), json("-x"), json(std::string(65, 'a'))}) {
     json e = valid_doc();
     e["id"] = bad;
     expect_single_error(e, "/id");
@@ -275,8 +270,7 @@ TEST(CameraValidationTest, PointerPrefixIsPrepended) {
   Parsed p = parse(d, false, "/cameras/3");
   std::vector<std::string> ptrs;
   for (const auto& e : p.errors) ptrs.push_back(e.pointer);
-  EXPECT_THAT(ptrs, ::testing::UnorderedElementsAre("/cameras/3/detection/fps",
-                                                    "/cameras/3/zones/0/polygon/2/1"));
+  EXPECT_THAT(ptrs, ::testing::UnorderedElementsAre("/cameras/3/detection/fps", "/cameras/3/zones/0/polygon/2/1"));
 }
 
 TEST(CameraValidationTest, PolygonWithFewerThanThreePoints) {
@@ -433,8 +427,7 @@ TEST(CameraValidationTest, DetectionLabels) {
   ok["detection"]["labels"] = json::parse(R"(["traffic light", "stop_sign", "t-shirt", "a1"])");
   Parsed p = parse(ok);
   ASSERT_TRUE(p.errors.empty()) << describe(p.errors);
-  EXPECT_THAT(p.camera.detection.labels,
-              ElementsAre("traffic light", "stop_sign", "t-shirt", "a1"));
+  EXPECT_THAT(p.camera.detection.labels, ElementsAre("traffic light", "stop_sign", "t-shirt", "a1"));
 }
 
 json with_source(const json& source) {
@@ -455,8 +448,7 @@ TEST(CameraValidationTest, SchemeMustMatchKind) {
   };
   for (const auto& c : bad) {
     SCOPED_TRACE(std::string(c.kind) + " " + c.url);
-    std::string detail =
-        expect_single_error(with_source({{"kind", c.kind}, {"url", c.url}}), "/source/url");
+    std::string detail = expect_single_error(with_source({{"kind", c.kind}, {"url", c.url}}), "/source/url");
     EXPECT_THAT(detail, HasSubstr("scheme must be one of"));
     EXPECT_THAT(detail, HasSubstr(std::string("for a ") + c.kind + " source"));
   }
@@ -501,10 +493,9 @@ TEST(CameraValidationTest, NetworkUrlSyntax) {
   for (const char* url : bad) {
     expect_single_error(with_source({{"url", url}}), "/source/url");
   }
-  EXPECT_THAT(expect_single_error(with_source({{"url", "rtsp://cam:99999/x"}}), "/source/url"),
-              HasSubstr("port"));
-  const char* good[] = {"rtsp://cam.local:554/x", "rtsp://u:p@10.0.0.1:65535/a?b=c#d",
-                        "rtsp://[fe80::1]:554/x", "http://cam_1.local", "https://cam:1/"};
+  EXPECT_THAT(expect_single_error(with_source({{"url", "rtsp://cam:99999/x"}}), "/source/url"), HasSubstr("port"));
+  const char* good[] = {"rtsp://cam.local:554/x", "rtsp://u:p@10.0.0.1:65535/a?b=c#d", "rtsp://[fe80::1]:554/x",
+                        "http://cam_1.local", "https://cam:1/"};
   for (const char* url : good) {
     EXPECT_TRUE(pointers(with_source({{"url", url}})).empty()) << url;
   }
@@ -517,9 +508,8 @@ TEST(CameraValidationTest, PushSource) {
   ASSERT_TRUE(p.errors.empty()) << describe(p.errors);
   EXPECT_EQ(p.camera.source.kind, SourceKind::kPush);
   EXPECT_EQ(p.camera.source.url, "");
-  EXPECT_THAT(
-      expect_single_error(with_source({{"kind", "push"}, {"url", "http://cam/x"}}), "/source/url"),
-      HasSubstr("absent"));
+  EXPECT_THAT(expect_single_error(with_source({{"kind", "push"}, {"url", "http://cam/x"}}), "/source/url"),
+              HasSubstr("absent"));
 }
 
 TEST(CameraValidationTest, SourceShape) {
@@ -551,17 +541,15 @@ TEST(CameraValidationTest, SourceAsPlainString) {
 
 TEST(CameraValidationTest, SnapshotIntervalBounds) {
   auto snap = [](const json& interval) {
-    return with_source(
-        {{"kind", "snapshot"}, {"url", "http://cam/snap.jpg"}, {"interval", interval}});
+    return with_source({{"kind", "snapshot"}, {"url", "http://cam/snap.jpg"}, {"interval", interval}});
   };
-  for (const json& bad : {json(0.05), json(0), json(3601), json(-1), json("50ms"), json("2h"),
-                          json("abc"), json(true), json(1e300)}) {
-    EXPECT_THAT(expect_single_error(snap(bad), "/source/interval"), HasSubstr("100ms and 1h"))
-        << bad.dump();
+  for (const json& bad :
+       {json(0.05), json(0), json(3601), json(-1), json("50ms"), json("2h"), json("abc"), json(true), json(1e300)}) {
+    EXPECT_THAT(expect_single_error(snap(bad), "/source/interval"), HasSubstr("100ms and 1h")) << bad.dump();
   }
-  const std::pair<json, std::int64_t> good[] = {
-      {json(0.1), 100},   {json(3600), 3'600'000}, {json("100ms"), 100},  {json("1h"), 3'600'000},
-      {json("2s"), 2000}, {json(1.5), 1500},       {json("1.5m"), 90'000}};
+  const std::pair<json, std::int64_t> good[] = {{json(0.1), 100},        {json(3600), 3'600'000}, {json("100ms"), 100},
+                                                {json("1h"), 3'600'000}, {json("2s"), 2000},      {json(1.5), 1500},
+                                                {json("1.5m"), 90'000}};
   for (const auto& [v, ms] : good) {
     Parsed p = parse(snap(v));
     ASSERT_TRUE(p.errors.empty()) << v.dump() << describe(p.errors);
@@ -578,9 +566,8 @@ TEST(CameraValidationTest, AllProblemsReportedTogether) {
   d["zones"][0]["polygon"][2][1] = 1.5;
   d["lines"][1]["points"] = json::parse("[[0.2, 0.2], [0.2, 0.2]]");
   d["source"] = {{"kind", "mjpeg"}, {"url", "rtsp://cam/x"}};
-  EXPECT_THAT(pointers(d), ::testing::UnorderedElementsAre(
-                               "/id", "/foo", "/detection/fps", "/detection/min_score",
-                               "/zones/0/polygon/2/1", "/lines/1/points", "/source/url"));
+  EXPECT_THAT(pointers(d), ::testing::UnorderedElementsAre("/id", "/foo", "/detection/fps", "/detection/min_score",
+                                                           "/zones/0/polygon/2/1", "/lines/1/points", "/source/url"));
 }
 
 TEST(MaskUrlTest, MasksOnlyThePassword) {

@@ -285,7 +285,8 @@ TEST_F(ConfigTest, ValuesAreTrimmed) {
 TEST_F(ConfigTest, UnknownTopLevelKeyListsAllowedKeys) {
   std::string msg = load_error(file_sources("colour: red\n"));
   EXPECT_THAT(msg, HasSubstr("colour (file " + config_path() + "): unknown key"));
-  EXPECT_THAT(msg, HasSubstr("allowed top-level keys: cameras, data_dir, detector, ingest, log, pipeline, server, store"));
+  EXPECT_THAT(msg,
+              HasSubstr("allowed top-level keys: cameras, data_dir, detector, ingest, log, pipeline, server, store"));
 }
 
 TEST_F(ConfigTest, UnknownNestedKeyListsAllowedKeys) {
@@ -309,8 +310,8 @@ TEST_F(ConfigTest, UnknownFlagKeyListsKnownKeys) {
 
 TEST_F(ConfigTest, BadValueFromFileNamesKeyValueAllowedAndOrigin) {
   std::string msg = load_error(file_sources("server:\n  io_threads: abc\n"));
-  EXPECT_THAT(msg, HasSubstr("server.io_threads = \"abc\" (file " + config_path() +
-                             "): must be an integer between 1 and 64"));
+  EXPECT_THAT(
+      msg, HasSubstr("server.io_threads = \"abc\" (file " + config_path() + "): must be an integer between 1 and 64"));
 }
 
 TEST_F(ConfigTest, BadValueFromEnvironment) {
@@ -325,9 +326,8 @@ TEST_F(ConfigTest, BadValueFromFlag) {
   ConfigSources s;
   s.flags["server.max_body_bytes"] = "5x";
   std::string msg = load_error(s);
-  EXPECT_THAT(msg,
-              HasSubstr("server.max_body_bytes = \"5x\" (flag): must be a size between 1024 and "
-                        "1073741824 bytes (suffixes k, m, g allowed)"));
+  EXPECT_THAT(msg, HasSubstr("server.max_body_bytes = \"5x\" (flag): must be a size between 1024 and "
+                             "1073741824 bytes (suffixes k, m, g allowed)"));
   ConfigSources l;
   l.flags["log.level"] = "loud";
   EXPECT_THAT(load_error(l), HasSubstr("log.level = \"loud\" (flag): must be one of trace, debug, "
@@ -400,9 +400,8 @@ TEST_F(ConfigTest, BadValues) {
 
 TEST_F(ConfigTest, SizesAcceptSuffixes) {
   const std::vector<std::pair<std::string, std::size_t>> sizes = {
-      {"1024", 1024},       {"1k", 1024},     {"512k", 512 * 1024},
-      {"512K", 512 * 1024}, {"1kb", 1024},    {"2m", 2u << 20},
-      {"2MB", 2u << 20},    {"1g", 1u << 30}, {"1536", 1536},
+      {"1024", 1024},   {"1k", 1024},      {"512k", 512 * 1024}, {"512K", 512 * 1024}, {"1kb", 1024},
+      {"2m", 2u << 20}, {"2MB", 2u << 20}, {"1g", 1u << 30},     {"1536", 1536},
   };
   for (const auto& [text, bytes] : sizes) {
     ConfigSources s;
@@ -413,8 +412,7 @@ TEST_F(ConfigTest, SizesAcceptSuffixes) {
 
 TEST_F(ConfigTest, Durations) {
   const std::vector<std::pair<std::string, std::int64_t>> durations = {
-      {"30s", 30'000},   {"500ms", 500}, {"2m", 120'000},
-      {"1h", 3'600'000}, {"1.5", 1500},  {"100ms", 100},
+      {"30s", 30'000}, {"500ms", 500}, {"2m", 120'000}, {"1h", 3'600'000}, {"1.5", 1500}, {"100ms", 100},
   };
   for (const auto& [text, ms] : durations) {
     ConfigSources s;
@@ -444,8 +442,8 @@ TEST_F(ConfigTest, Booleans) {
 }
 
 TEST_F(ConfigTest, InvalidYamlReportsLineNumber) {
-  std::string msg = load_error(
-      file_sources("server:\n  listen: 0.0.0.0:80\n  io_threads: [1, 2\nlog:\n  level: info\n"));
+  std::string msg =
+      load_error(file_sources("server:\n  listen: 0.0.0.0:80\n  io_threads: [1, 2\nlog:\n  level: info\n"));
   EXPECT_THAT(msg, HasSubstr("config file \"" + config_path() + "\" is not valid YAML"));
   EXPECT_THAT(msg, ::testing::ContainsRegex("line [3-5], column [0-9]+"));
   std::string msg2 = load_error(file_sources("a: 1\n b: 2\n"));
@@ -464,12 +462,10 @@ TEST_F(ConfigTest, MissingFileIsAClearError) {
 
 TEST_F(ConfigTest, StructuralProblemsInFile) {
   EXPECT_THAT(load_error(file_sources("- a\n- b\n")), HasSubstr("top level must be a mapping"));
-  EXPECT_THAT(
-      load_error(file_sources("server: 5\n")),
-      HasSubstr("server (file " + config_path() + "): must be a mapping of keys: access_log"));
-  EXPECT_THAT(
-      load_error(file_sources("server:\n  listen: [a, b]\n")),
-      HasSubstr("server.listen (file " + config_path() + "): must be a single value (HOST:PORT)"));
+  EXPECT_THAT(load_error(file_sources("server: 5\n")),
+              HasSubstr("server (file " + config_path() + "): must be a mapping of keys: access_log"));
+  EXPECT_THAT(load_error(file_sources("server:\n  listen: [a, b]\n")),
+              HasSubstr("server.listen (file " + config_path() + "): must be a single value (HOST:PORT)"));
   EXPECT_THAT(load_error(file_sources("cameras: {id: x}\n")),
               HasSubstr("cameras (file " + config_path() + "): must be a list"));
   // An empty section or an empty camera list is fine.
@@ -531,8 +527,7 @@ cameras:
 
 TEST_F(ConfigTest, UnquotedNumberWhereStringExpectedIsReported) {
   std::string msg = load_error(file_sources("cameras:\n  - id: 7\n    source: rtsp://cam/x\n"));
-  EXPECT_THAT(msg,
-              HasSubstr("cameras[0].id (file " + config_path() + "): must be 1 to 64 characters"));
+  EXPECT_THAT(msg, HasSubstr("cameras[0].id (file " + config_path() + "): must be 1 to 64 characters"));
 }
 
 TEST_F(ConfigTest, BadCameraReportedWithPath) {
@@ -548,16 +543,15 @@ cameras:
     detection:
       fps: 0
 )"));
-  EXPECT_THAT(msg, HasSubstr("cameras[1].zones[0].polygon (file " + config_path() +
-                             "): must be a list of 3 to 64 points"));
-  EXPECT_THAT(msg, HasSubstr("cameras[1].detection.fps (file " + config_path() +
-                             "): must be a number between 0.1 and 60"));
+  EXPECT_THAT(msg,
+              HasSubstr("cameras[1].zones[0].polygon (file " + config_path() + "): must be a list of 3 to 64 points"));
+  EXPECT_THAT(msg,
+              HasSubstr("cameras[1].detection.fps (file " + config_path() + "): must be a number between 0.1 and 60"));
   EXPECT_THAT(msg, Not(HasSubstr("cameras[0]")));
 }
 
 TEST_F(ConfigTest, CameraPointerTokensAreUnescapedInPaths) {
-  std::string msg =
-      load_error(file_sources("cameras:\n  - id: a\n    source: rtsp://cam/x\n    \"x/y\": 1\n"));
+  std::string msg = load_error(file_sources("cameras:\n  - id: a\n    source: rtsp://cam/x\n    \"x/y\": 1\n"));
   EXPECT_THAT(msg, HasSubstr("cameras[0].x/y (file"));
 }
 
@@ -571,8 +565,7 @@ cameras:
   - id: a
     source: rtsp://cam/3
 )"));
-  EXPECT_THAT(msg, HasSubstr("cameras[2].id (file " + config_path() +
-                             "): duplicates an earlier camera id \"a\""));
+  EXPECT_THAT(msg, HasSubstr("cameras[2].id (file " + config_path() + "): duplicates an earlier camera id \"a\""));
 }
 
 TEST_F(ConfigTest, DataDirIsMadeAbsoluteAndNormalized) {
@@ -710,8 +703,7 @@ TEST_F(ConfigTest, ConfigReferenceListsEveryKey) {
   EXPECT_THAT(ref, HasSubstr("Precedence: flags"));
   // No key in the reference that the test does not know about (keeps kKeys complete).
   std::size_t env_mentions = 0;
-  for (std::size_t pos = ref.find("env ARGUS_"); pos != std::string::npos;
-       pos = ref.find("env ARGUS_", pos + 1)) {
+  for (std::size_t pos = ref.find("env ARGUS_"); pos != std::string::npos; pos = ref.find("env ARGUS_", pos + 1)) {
     ++env_mentions;
   }
   EXPECT_EQ(env_mentions, kKeys.size());
@@ -719,10 +711,10 @@ TEST_F(ConfigTest, ConfigReferenceListsEveryKey) {
 
 TEST_F(ConfigTest, PipelineKeysFromEnvironmentAndErrors) {
   ConfigSources s;
-  s.env = {{"ARGUS_DETECTOR", "onnx"},          {"ARGUS_DETECTOR_WORKERS", "2"},
-           {"ARGUS_DETECTOR_OVERFLOW", "reject"}, {"ARGUS_DETECTOR_MIN_SCORE", "0.35"},
-           {"ARGUS_DETECTOR_MODEL", "/m.onnx"},  {"ARGUS_TRACK_TIMEOUT", "2s"},
-           {"ARGUS_MOTION_GATE", "false"},       {"ARGUS_INGEST_BACKOFF_MAX", "1m"}};
+  s.env = {
+      {"ARGUS_DETECTOR", "onnx"},           {"ARGUS_DETECTOR_WORKERS", "2"},     {"ARGUS_DETECTOR_OVERFLOW", "reject"},
+      {"ARGUS_DETECTOR_MIN_SCORE", "0.35"}, {"ARGUS_DETECTOR_MODEL", "/m.onnx"}, {"ARGUS_TRACK_TIMEOUT", "2s"},
+      {"ARGUS_MOTION_GATE", "false"},       {"ARGUS_INGEST_BACKOFF_MAX", "1m"}};
   Config c = load_ok(s);
   EXPECT_EQ(c.detector.kind, "onnx");
   EXPECT_EQ(c.detector.workers, 2);
@@ -733,7 +725,9 @@ TEST_F(ConfigTest, PipelineKeysFromEnvironmentAndErrors) {
   EXPECT_FALSE(c.pipeline.motion_gate);
   EXPECT_EQ(c.ingest.backoff_max_ms, 60'000);
   ConfigSources bad;
-  bad.flags = {{"detector.kind", "yolo"}, {"detector.min_score", "1.5"}, {"detector.url", "ftp://x"},
+  bad.flags = {{"detector.kind", "yolo"},
+               {"detector.min_score", "1.5"},
+               {"detector.url", "ftp://x"},
                {"detector.overflow", "sometimes"}};
   auto r = load_config(bad);
   ASSERT_FALSE(r.ok());

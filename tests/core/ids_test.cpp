@@ -53,9 +53,8 @@ TEST(Base64UrlTest, UsesUrlAlphabet) {
   std::string all;
   for (int i = 0; i < 256; ++i) all.push_back(static_cast<char>(i));
   const std::string enc = base64url_encode(all);
-  EXPECT_EQ(
-      enc.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-      std::string::npos);
+  EXPECT_EQ(enc.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+            std::string::npos);
   EXPECT_EQ(base64url_decode(enc), all);
 }
 
@@ -136,8 +135,7 @@ TEST(RandomHexIdTest, ThreadsDrawDistinctIds) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&ids, t] {
-      for (int i = 0; i < kPerThread; ++i)
-        ids[static_cast<std::size_t>(t)].push_back(random_hex_id());
+      for (int i = 0; i < kPerThread; ++i) ids[static_cast<std::size_t>(t)].push_back(random_hex_id());
     });
   }
   for (auto& th : threads) th.join();

@@ -20,9 +20,9 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(LogLevelTest, ParseLevel) {
-  const std::pair<const char*, Level> levels[] = {
-      {"trace", Level::kTrace}, {"debug", Level::kDebug}, {"info", Level::kInfo},
-      {"warn", Level::kWarn},   {"error", Level::kError}, {"off", Level::kOff}};
+  const std::pair<const char*, Level> levels[] = {{"trace", Level::kTrace}, {"debug", Level::kDebug},
+                                                  {"info", Level::kInfo},   {"warn", Level::kWarn},
+                                                  {"error", Level::kError}, {"off", Level::kOff}};
   for (const auto& [name, level] : levels) {
     Level out = Level::kOff;
     if (level == Level::kOff) out = Level::kInfo;
@@ -242,9 +242,7 @@ TEST_F(LogOutputTest, TextLine) {
   // "<time> WARN  disk almost full request_id=abc free=12 path=/var/lib note=\"two words\""
   ASSERT_GT(line.size(), 24u);
   EXPECT_TRUE(parse_rfc3339(line.substr(0, 24)).has_value()) << line;
-  EXPECT_EQ(line.substr(24),
-            " WARN  disk almost full request_id=abc free=12 note=\"two words\" path=/var/lib")
-      << line;
+  EXPECT_EQ(line.substr(24), " WARN  disk almost full request_id=abc free=12 note=\"two words\" path=/var/lib") << line;
 }
 
 }  // namespace

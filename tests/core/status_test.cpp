@@ -49,8 +49,7 @@ TEST(StatusTest, NamedConstructorsSetCodeAndMessage) {
 }
 
 TEST(StatusTest, ToStringIncludesCodeAndMessage) {
-  EXPECT_EQ(Status::not_found("camera 'x' does not exist").to_string(),
-            "NotFound: camera 'x' does not exist");
+  EXPECT_EQ(Status::not_found("camera 'x' does not exist").to_string(), "NotFound: camera 'x' does not exist");
 }
 
 TEST(StatusTest, WithContextPrefixesMessageAndKeepsCode) {

@@ -27,8 +27,8 @@ struct MediaHolder {
     media.png_path = tmp.file("camera.png");
     for (const std::string& out : {media.avi, media.mp4}) {
       int rc = run_command({"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                            "testsrc=size=160x120:rate=10", "-t", "2", "-c:v", "mpeg4", "-g", "10",
-                            "-pix_fmt", "yuv420p", out});
+                            "testsrc=size=160x120:rate=10", "-t", "2", "-c:v", "mpeg4", "-g", "10", "-pix_fmt",
+                            "yuv420p", out});
       if (rc != 0) return;
     }
     std::string mp4 = argus::testing::read_file(media.mp4);
@@ -51,8 +51,8 @@ struct FakeCameraHolder {
   FakeCameraHolder() {
     const Media& m = media();
     proc = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"/usr/bin/python3", ARGUS_INGEST_TEST_DIR "/fake_camera.py", "--jpeg",
-                                 m.jpeg_path, "--png", m.png_path, "--user", "admin", "--password", "secret"},
+        std::vector<std::string>{"/usr/bin/python3", ARGUS_INGEST_TEST_DIR "/fake_camera.py", "--jpeg", m.jpeg_path,
+                                 "--png", m.png_path, "--user", "admin", "--password", "secret"},
         true, false);
     auto line = proc->read_line(std::chrono::seconds(10));
     if (line && line->rfind("PORT ", 0) == 0) camera.port = static_cast<std::uint16_t>(std::stoi(line->substr(5)));

@@ -15,7 +15,7 @@ struct Media {
   std::string corrupt;    // random bytes named .avi
   std::string jpeg_path;  // the JPEG the fake camera serves
   std::string png_path;
-  std::string jpeg;       // its bytes
+  std::string jpeg;  // its bytes
 };
 
 // Generated on first use; removed at exit.

@@ -47,12 +47,12 @@ TEST(FolderSourceTest, DeliversDroppedImagesAndSortsThemOut) {
   ASSERT_TRUE(frames.wait_for("folder", 1, 5s)) << manager.status("folder")->reason;
   EXPECT_EQ(state_of(manager, "folder"), "online");
 
-  drop(tmp.path(), dir / "b.png", b);          // renamed in from outside
-  drop(dir, dir / "c.jpg", a);                 // duplicate content of a.jpg (temp name inside)
+  drop(tmp.path(), dir / "b.png", b);  // renamed in from outside
+  drop(dir, dir / "c.jpg", a);         // duplicate content of a.jpg (temp name inside)
   argus::testing::write_file(dir / "bad.jpg", "this is not a jpeg at all");
   argus::testing::write_file(dir / "notes.txt", "ignored");
   ASSERT_TRUE(frames.wait_for("folder", 2, 5s));
-  drop(tmp.path(), dir / "a.jpg", a2);         // same name as a processed file, new content
+  drop(tmp.path(), dir / "a.jpg", a2);  // same name as a processed file, new content
   ASSERT_TRUE(frames.wait_for("folder", 3, 5s));
 
   const fs::path processed = dir / "processed", failed = dir / "failed";
@@ -91,8 +91,7 @@ TEST(FolderSourceTest, MissingFolderIsAnError) {
 
   // Once it appears, the slow retry picks it up.
   fs::create_directories(tmp.path() / "nope");
-  EXPECT_TRUE(wait_until([&] { return state_of(manager, "folder") == "online"; }, 3s))
-      << state_of(manager, "folder");
+  EXPECT_TRUE(wait_until([&] { return state_of(manager, "folder") == "online"; }, 3s)) << state_of(manager, "folder");
 }
 
 TEST(PushSourceTest, PushedFramesReachTheSink) {

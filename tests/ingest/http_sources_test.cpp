@@ -163,13 +163,11 @@ TEST_F(HttpSourceTest, SlowSnapshotServerTimesOut) {
   CameraManager manager(o, frames_.sink());
   auto start = std::chrono::steady_clock::now();
   manager.upsert(make_camera("slow", SourceKind::kSnapshot, url("/slow"), 200));
-  ASSERT_TRUE(wait_until([&] { return state_of(manager, "slow") == "reconnecting"; }, 3s))
-      << state_of(manager, "slow");
+  ASSERT_TRUE(wait_until([&] { return state_of(manager, "slow") == "reconnecting"; }, 3s)) << state_of(manager, "slow");
   auto took = std::chrono::steady_clock::now() - start;
   EXPECT_GE(took, 900ms);
   EXPECT_LT(took, 2500ms);
-  EXPECT_NE(manager.status("slow")->reason.find("timed out"), std::string::npos)
-      << manager.status("slow")->reason;
+  EXPECT_NE(manager.status("slow")->reason.find("timed out"), std::string::npos) << manager.status("slow")->reason;
 }
 
 }  // namespace

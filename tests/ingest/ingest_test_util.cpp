@@ -117,8 +117,7 @@ std::size_t FrameCollector::count(const std::string& camera) const {
   return it == frames_.end() ? 0 : it->second.size();
 }
 
-bool FrameCollector::wait_for(const std::string& camera, std::size_t n,
-                              std::chrono::milliseconds timeout) const {
+bool FrameCollector::wait_for(const std::string& camera, std::size_t n, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mu_);
   return cv_.wait_for(lock, timeout, [&] {
     auto it = frames_.find(camera);
@@ -135,8 +134,7 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds tim
   return true;
 }
 
-Camera make_camera(const std::string& id, SourceKind kind, const std::string& url,
-                   std::int64_t interval_ms) {
+Camera make_camera(const std::string& id, SourceKind kind, const std::string& url, std::int64_t interval_ms) {
   Camera c;
   c.id = id;
   c.name = id;

@@ -64,8 +64,7 @@ class FrameCollector {
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
 // A camera with the given source.
-Camera make_camera(const std::string& id, SourceKind kind, const std::string& url,
-                   std::int64_t interval_ms = 1000);
+Camera make_camera(const std::string& id, SourceKind kind, const std::string& url, std::int64_t interval_ms = 1000);
 
 // Small, fast settings: backoff 50..400 ms, read timeout 2 s, offline after 1 s.
 IngestOptions fast_options();

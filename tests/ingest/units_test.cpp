@@ -194,12 +194,9 @@ TEST(SourceTest, FrameFromBytes) {
 
 TEST(SourceTest, MakeSourceRejectsUnusableUrls) {
   SourceOptions o;
-  EXPECT_EQ(make_source({SourceKind::kStream, "ftp://cam/x", 1000}, o).status().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(make_source({SourceKind::kMjpeg, "rtsp://cam/x", 1000}, o).status().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(make_source({SourceKind::kFolder, "http://cam/x", 1000}, o).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(make_source({SourceKind::kStream, "ftp://cam/x", 1000}, o).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(make_source({SourceKind::kMjpeg, "rtsp://cam/x", 1000}, o).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(make_source({SourceKind::kFolder, "http://cam/x", 1000}, o).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(make_source({SourceKind::kPush, "", 1000}, o).status().code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(make_source({SourceKind::kSnapshot, "http://u:p@cam/x.jpg", 1000}, o).ok());
 }

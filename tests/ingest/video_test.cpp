@@ -92,8 +92,8 @@ TEST(StreamSourceTest, ReadsAnHttpStreamServedByFfmpeg) {
   const std::uint16_t port = argus::testing::free_port();
   const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/live.ts";
   // `timeout`: ffmpeg never exits on its own while nobody connects, even if we crash.
-  testutil::ChildProcess ffmpeg({"timeout", "60", "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1",
-                                 "-i", m.avi, "-c", "copy", "-f", "mpegts", "-listen", "1", url},
+  testutil::ChildProcess ffmpeg({"timeout", "60", "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop",
+                                 "-1", "-i", m.avi, "-c", "copy", "-f", "mpegts", "-listen", "1", url},
                                 false, true);
   ASSERT_TRUE(ffmpeg.started());
 

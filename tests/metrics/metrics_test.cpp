@@ -36,11 +36,10 @@ TEST(MetricsExpositionTest, CounterGaugeHistogramWithLabels) {
   r.counter("argus_frames_total", "Frames decoded.", {{"camera", "front"}}).inc(3);
   r.counter("argus_frames_total", "Frames decoded.", {{"camera", "back"}}).inc(1.5);
   // Labels given out of order are exposed sorted by name.
-  r.gauge("argus_queue_depth", "Items waiting.", {{"queue", "detect"}, {"camera", "front"}})
-      .set(-2);
+  r.gauge("argus_queue_depth", "Items waiting.", {{"queue", "detect"}, {"camera", "front"}}).set(-2);
   r.gauge("argus_up", "1 when serving.").set(1);
-  Histogram& h = r.histogram("argus_request_seconds", "Request latency.", {0.25, 1, 2.5},
-                             {{"route", "/api"}, {"method", "GET"}});
+  Histogram& h =
+      r.histogram("argus_request_seconds", "Request latency.", {0.25, 1, 2.5}, {{"route", "/api"}, {"method", "GET"}});
   for (double v : {0.125, 0.25, 0.5, 3.0}) h.observe(v);
 
   EXPECT_EQ(r.expose(),
@@ -116,29 +115,25 @@ TEST(MetricsExpositionTest, NumberSpelling) {
   }
   const std::string text = r.expose();
   for (std::size_t i = 0; i < cases.size(); ++i) {
-    EXPECT_EQ(sample_text(text, "argus_n{i=\"" + std::to_string(i) + "\"}"), cases[i].second)
-        << "value #" << i;
+    EXPECT_EQ(sample_text(text, "argus_n{i=\"" + std::to_string(i) + "\"}"), cases[i].second) << "value #" << i;
   }
 }
 
 TEST(MetricsExpositionTest, DefaultBucketsLabels) {
-  EXPECT_EQ(default_seconds_buckets(),
-            (std::vector<double>{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                 0.1, 0.25, 0.5, 1, 2.5, 5, 10}));
+  EXPECT_EQ(default_seconds_buckets(), (std::vector<double>{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                            0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}));
   Registry r;
   r.histogram("argus_d_seconds", "d", default_seconds_buckets()).observe(0.003);
   const std::string text = r.expose();
   std::vector<std::string> les;
   const std::regex le_re("le=\"([^\"]*)\"\\} ([0-9]+)");
   std::string counts;
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), le_re);
-       it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), le_re); it != std::sregex_iterator(); ++it) {
     les.push_back((*it)[1]);
     counts += (*it)[2].str();
   }
-  EXPECT_EQ(les, (std::vector<std::string>{"0.0001", "0.00025", "0.0005", "0.001", "0.0025",
-                                           "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5",
-                                           "1", "2.5", "5", "10", "+Inf"}));
+  EXPECT_EQ(les, (std::vector<std::string>{"0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025",
+                                           "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"}));
   EXPECT_EQ(counts, "00000111111111111");
   EXPECT_EQ(sample_text(text, "argus_d_seconds_sum"), "0.003");
   EXPECT_EQ(sample_text(text, "argus_d_seconds_count"), "1");
@@ -336,10 +331,8 @@ TEST_F(MetricsDeathTest, InvalidNames) {
   EXPECT_DEBUG_DEATH(r.gauge("argus_ok", "x", {{"bad-label", "v"}}).set(1), "invalid label name");
   EXPECT_DEBUG_DEATH(r.gauge("argus_ok", "x", {{"1a", "v"}}).set(1), "invalid label name");
   EXPECT_DEBUG_DEATH(r.gauge("argus_ok", "x", {{"__name__", "v"}}).set(1), "reserved");
-  EXPECT_DEBUG_DEATH(r.gauge("argus_ok", "x", {{"a", "1"}, {"a", "2"}}).set(1),
-                     "duplicate label name");
-  EXPECT_DEBUG_DEATH(r.histogram("argus_ok_h", "x", {1}, {{"le", "1"}}).observe(1),
-                     "le is reserved");
+  EXPECT_DEBUG_DEATH(r.gauge("argus_ok", "x", {{"a", "1"}, {"a", "2"}}).set(1), "duplicate label name");
+  EXPECT_DEBUG_DEATH(r.histogram("argus_ok_h", "x", {1}, {{"le", "1"}}).observe(1), "le is reserved");
   EXPECT_EQ(r.expose(), "");
   // Names with colons and le on a non-histogram are fine.
   r.gauge("argus:rule:ratio", "x", {{"le", "1"}}).set(1);

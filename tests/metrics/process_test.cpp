@@ -41,8 +41,7 @@ TEST(ProcessMetricsTest, PlausibleValues) {
   EXPECT_GE(open_fds, 3);  // stdin, stdout, stderr
   EXPECT_GE(max_fds, open_fds);
 
-  const double now =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   const double start = sample(text, "argus_process_start_time_seconds");
   EXPECT_LE(start, now + 2);  // btime is whole seconds
   EXPECT_GT(start, now - 3600);
@@ -62,8 +61,7 @@ TEST(ProcessMetricsTest, TracksOpenFdsAndCpu) {
   close(fd);
 
   EXPECT_EQ(sample(after, "argus_process_open_fds"), sample(before, "argus_process_open_fds") + 1);
-  EXPECT_GE(sample(after, "argus_process_cpu_seconds_total"),
-            sample(before, "argus_process_cpu_seconds_total"));
+  EXPECT_GE(sample(after, "argus_process_cpu_seconds_total"), sample(before, "argus_process_cpu_seconds_total"));
   EXPECT_GT(sample(after, "argus_process_cpu_seconds_total"), 0);
 }
 

@@ -201,7 +201,8 @@ TEST(CameraProcessor, TickEndsTracksWhenFramesStop) {
   RecordingSink sink;
   CameraProcessor p(test_camera(), options(), &sink);
   UnixMillis t = 1'700'000'000'000;
-  for (std::uint64_t i = 0; i < 5; ++i) p.on_detections(frame_at(i, t + static_cast<UnixMillis>(i) * 100), {person(0.3, 0.9)});
+  for (std::uint64_t i = 0; i < 5; ++i)
+    p.on_detections(frame_at(i, t + static_cast<UnixMillis>(i) * 100), {person(0.3, 0.9)});
   EXPECT_EQ(p.open_events(), 1u);
   p.tick(t + 450);  // not yet past the timeout
   EXPECT_EQ(p.open_events(), 1u);

@@ -40,8 +40,7 @@ class ManualClock final : public Clock {
 class RawDb {
  public:
   explicit RawDb(const std::string& path) {
-    int rc =
-        sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
     EXPECT_EQ(rc, SQLITE_OK) << sqlite3_errstr(rc);
     sqlite3_busy_timeout(db_, 10'000);
   }
@@ -57,8 +56,7 @@ class RawDb {
   }
   std::string query_text(const std::string& sql) {
     sqlite3_stmt* stmt = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
-        << sqlite3_errmsg(db_);
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
     std::string out;
     if (sqlite3_step(stmt) == SQLITE_ROW) {
       const unsigned char* text = sqlite3_column_text(stmt, 0);
@@ -100,8 +98,7 @@ Camera full_camera(const std::string& id) {
   c.detection = {7.5, {"person", "car"}, 0.65};
   c.zones = {{"entrance", {{0.1, 0.1}, {0.5, 0.1}, {0.5, 0.6}, {0.1, 0.6}}},
              {"street", {{0.6, 0.2}, {0.9, 0.3}, {0.7, 0.9}}}};
-  c.lines = {{"door", {0.2, 0.8}, {0.8, 0.8}, LineSide::kRight},
-             {"gate", {0.1, 0.1}, {0.1, 0.9}, LineSide::kLeft}};
+  c.lines = {{"door", {0.2, 0.8}, {0.8, 0.8}, LineSide::kRight}, {"gate", {0.1, 0.1}, {0.1, 0.9}, LineSide::kLeft}};
   return c;
 }
 
@@ -264,8 +261,7 @@ TEST_F(StoreTest, WrongExpectedVersionIsFailedPreconditionAndChangesNothing) {
   changed.name = "changed";
   Result<Camera> update = store->update_camera(changed, 7);
   EXPECT_EQ(update.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(update.status().message().find("camera 'cam' was modified (version 1)"),
-            std::string::npos)
+  EXPECT_NE(update.status().message().find("camera 'cam' was modified (version 1)"), std::string::npos)
       << update.status().message();
   Status del = store->delete_camera("cam", 2);
   EXPECT_EQ(del.code(), StatusCode::kFailedPrecondition);
@@ -433,8 +429,7 @@ TEST_F(StoreTest, ConcurrentCreatesAllSucceedAndAreBatched) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        Result<Camera> r =
-            store->create_camera(simple_camera("t" + std::to_string(t) + "-" + std::to_string(i)));
+        Result<Camera> r = store->create_camera(simple_camera("t" + std::to_string(t) + "-" + std::to_string(i)));
         if (!r.ok()) {
           ++failures;
           ADD_FAILURE() << r.status().to_string();
@@ -454,8 +449,7 @@ TEST_F(StoreTest, ConcurrentCreatesAllSucceedAndAreBatched) {
   StoreStats stats = store->stats();
   EXPECT_EQ(stats.writes_committed, static_cast<std::uint64_t>(kThreads * kPerThread));
   EXPECT_LT(stats.batches_committed, stats.writes_committed);
-  EXPECT_EQ(store->cameras_revision() - revision,
-            static_cast<std::uint64_t>(kThreads * kPerThread));
+  EXPECT_EQ(store->cameras_revision() - revision, static_cast<std::uint64_t>(kThreads * kPerThread));
 }
 
 TEST_F(StoreTest, FailingWritesDoNotAffectTheirBatchMates) {
@@ -471,8 +465,7 @@ TEST_F(StoreTest, FailingWritesDoNotAffectTheirBatchMates) {
       for (int i = 0; i < kPerThread; ++i) {
         Status dup = store->create_camera(simple_camera("taken")).status();
         if (dup.code() != StatusCode::kAlreadyExists) ++unexpected;
-        if (!store->create_camera(simple_camera("c" + std::to_string(t) + "-" + std::to_string(i)))
-                 .ok()) {
+        if (!store->create_camera(simple_camera("c" + std::to_string(t) + "-" + std::to_string(i))).ok()) {
           ++unexpected;
         }
         Status stale = store->delete_camera("taken", 99);
@@ -536,13 +529,11 @@ TEST_F(StoreTest, FullWriteQueueIsResourceExhausted) {
   }
   {
     std::unique_lock l(mu);
-    bool refused = cv.wait_for(
-        l, 30s, [&] { return results.size() >= static_cast<std::size_t>(kThreads - 2); });
+    bool refused = cv.wait_for(l, 30s, [&] { return results.size() >= static_cast<std::size_t>(kThreads - 2); });
     EXPECT_TRUE(refused);
     for (const Status& s : results) {
       EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << s.to_string();
-      EXPECT_EQ(s.message(),
-                "store write queue is full (1 pending writes); the disk may be too slow");
+      EXPECT_EQ(s.message(), "store write queue is full (1 pending writes); the disk may be too slow");
     }
   }
   lock.exec("ROLLBACK");
@@ -575,15 +566,13 @@ TEST_F(StoreTest, CloseCommitsAcceptedWritesThenEverythingIsUnavailable) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      results[static_cast<std::size_t>(t)] =
-          store->create_camera(simple_camera("w" + std::to_string(t))).status();
+      results[static_cast<std::size_t>(t)] = store->create_camera(simple_camera("w" + std::to_string(t))).status();
     });
   }
   // A queued write has been accepted; close() must commit it.
   bool queued = wait_until([&] { return store->stats().pending_writes >= 1; });
   std::thread closer([&] { store->close(); });
-  bool closing =
-      wait_until([&] { return store->check_health().code() == StatusCode::kUnavailable; });
+  bool closing = wait_until([&] { return store->check_health().code() == StatusCode::kUnavailable; });
   lock.exec("ROLLBACK");
   closer.join();
   for (auto& th : threads) th.join();
@@ -616,8 +605,7 @@ TEST_F(StoreTest, CloseCommitsAcceptedWritesThenEverythingIsUnavailable) {
   EXPECT_EQ(store->save_events({}).to_string(), closed.to_string());
   EXPECT_EQ(store->get_event("e").status().to_string(), closed.to_string());
   EXPECT_EQ(store->list_events({}).status().to_string(), closed.to_string());
-  EXPECT_EQ(store->add_counts({{"before", "camera", "", "person", 0, 1, 0, 0, 1}}).to_string(),
-            closed.to_string());
+  EXPECT_EQ(store->add_counts({{"before", "camera", "", "person", 0, 1, 0, 0, 1}}).to_string(), closed.to_string());
   EXPECT_EQ(store->query_counts({.camera = "before"}).status().to_string(), closed.to_string());
   store->close();  // idempotent
   EXPECT_EQ(store->stats().kind, "sqlite");
@@ -641,14 +629,11 @@ TEST_F(StoreTest, CorruptStoredDocumentIsCorruption) {
   }
   Result<Camera> broken = store->get_camera("broken");
   EXPECT_EQ(broken.status().code(), StatusCode::kCorruption);
-  EXPECT_NE(broken.status().message().find("'broken'"), std::string::npos)
-      << broken.status().message();
+  EXPECT_NE(broken.status().message().find("'broken'"), std::string::npos) << broken.status().message();
   Result<Camera> invalid = store->get_camera("invalid");
   EXPECT_EQ(invalid.status().code(), StatusCode::kCorruption);
-  EXPECT_NE(invalid.status().message().find("'invalid'"), std::string::npos)
-      << invalid.status().message();
-  EXPECT_NE(invalid.status().message().find("/source"), std::string::npos)
-      << invalid.status().message();
+  EXPECT_NE(invalid.status().message().find("'invalid'"), std::string::npos) << invalid.status().message();
+  EXPECT_NE(invalid.status().message().find("/source"), std::string::npos) << invalid.status().message();
   EXPECT_EQ(store->list_cameras({}).status().code(), StatusCode::kCorruption);
 
   // Declaring the camera again repairs it.
@@ -691,8 +676,7 @@ TEST_F(StoreTest, HealthStatsAndFlush) {
   StoreStats before = store->stats();
   EXPECT_EQ(before.writes_committed, 0u);
   EXPECT_EQ(before.batches_committed, 0u) << "a flush alone commits nothing";
-  for (int i = 0; i < 3; ++i)
-    ASSERT_TRUE(store->create_camera(simple_camera("c" + std::to_string(i))).ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(store->create_camera(simple_camera("c" + std::to_string(i))).ok());
   EXPECT_TRUE(store->flush().ok());
   StoreStats after = store->stats();
   EXPECT_EQ(after.kind, "sqlite");
@@ -709,21 +693,17 @@ TEST_F(StoreTest, ExportsMetrics) {
   o.metrics = &registry;
   auto store = open(o);
   ASSERT_NE(store, nullptr);
-  for (int i = 0; i < 3; ++i)
-    ASSERT_TRUE(store->create_camera(simple_camera("m" + std::to_string(i))).ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(store->create_camera(simple_camera("m" + std::to_string(i))).ok());
   EXPECT_FALSE(store->create_camera(simple_camera("m0")).ok());
 
   EXPECT_DOUBLE_EQ(registry.counter("argus_store_writes_total", "").value(), 3.0);
   EXPECT_DOUBLE_EQ(registry.gauge("argus_store_write_queue_depth", "").value(), 0.0);
   metrics::Histogram::Snapshot batches =
-      registry.histogram("argus_store_write_batch_size", "", {1, 2, 5, 10, 20, 50, 100, 200, 500})
-          .snapshot();
+      registry.histogram("argus_store_write_batch_size", "", {1, 2, 5, 10, 20, 50, 100, 200, 500}).snapshot();
   EXPECT_EQ(batches.count, 4u);
   EXPECT_DOUBLE_EQ(batches.sum, 4.0);
   metrics::Histogram::Snapshot commits =
-      registry
-          .histogram("argus_store_commit_duration_seconds", "", metrics::default_seconds_buckets())
-          .snapshot();
+      registry.histogram("argus_store_commit_duration_seconds", "", metrics::default_seconds_buckets()).snapshot();
   EXPECT_EQ(commits.count, 4u);
   std::string text = registry.expose();
   EXPECT_NE(text.find("argus_store_writes_total 3"), std::string::npos) << text;
@@ -736,8 +716,8 @@ TEST_F(StoreTest, ExportsMetrics) {
 constexpr UnixMillis kT0 = 1'700'000'000'000;
 
 // Every field set to a non-default value.
-EventRecord full_event(const std::string& id, const std::string& camera = "front",
-                       const std::string& label = "person", UnixMillis start = kT0) {
+EventRecord full_event(const std::string& id, const std::string& camera = "front", const std::string& label = "person",
+                       UnixMillis start = kT0) {
   EventRecord e;
   e.id = id;
   e.camera_id = camera;
@@ -757,8 +737,8 @@ EventRecord full_event(const std::string& id, const std::string& camera = "front
 }
 
 // Only the required fields: an event still being tracked.
-EventRecord open_event(const std::string& id, const std::string& camera = "front",
-                       const std::string& label = "person", UnixMillis start = kT0) {
+EventRecord open_event(const std::string& id, const std::string& camera = "front", const std::string& label = "person",
+                       UnixMillis start = kT0) {
   EventRecord e;
   e.id = id;
   e.camera_id = camera;
@@ -816,18 +796,15 @@ TEST_F(StoreTest, EventsRoundTripWithEveryField) {
 
   // The documented column formats, for other readers of the file (and the Postgres twin).
   RawDb raw(db_path());
-  EXPECT_EQ(raw.query_text("SELECT box FROM events WHERE id = 'evt-closed'"),
-            "[0.1,0.25,0.3333333333333333,0.9]");
-  EXPECT_EQ(raw.query_text("SELECT zones FROM events WHERE id = 'evt-closed'"),
-            R"(["entrance","street"])");
+  EXPECT_EQ(raw.query_text("SELECT box FROM events WHERE id = 'evt-closed'"), "[0.1,0.25,0.3333333333333333,0.9]");
+  EXPECT_EQ(raw.query_text("SELECT zones FROM events WHERE id = 'evt-closed'"), R"(["entrance","street"])");
   EXPECT_EQ(raw.query_text("SELECT crossings FROM events WHERE id = 'evt-closed'"),
             R"([{"direction":"in","line":"door","time":1700000001500},)"
             R"({"direction":"out","line":"gate","time":1700000004000}])");
   EXPECT_EQ(raw.query_text("SELECT end_time IS NULL AND snapshot IS NULL FROM events "
                            "WHERE id = 'evt-open'"),
             "1");
-  EXPECT_EQ(raw.query_text("SELECT reviewed || '|' || note FROM events WHERE id = 'evt-open'"),
-            "0|");
+  EXPECT_EQ(raw.query_text("SELECT reviewed || '|' || note FROM events WHERE id = 'evt-open'"), "0|");
 }
 
 TEST_F(StoreTest, SavingAnEventAgainReplacesPipelineFieldsAndKeepsTheReview) {
@@ -842,7 +819,7 @@ TEST_F(StoreTest, SavingAnEventAgainReplacesPipelineFieldsAndKeepsTheReview) {
   }
 
   EventRecord later = full_event("evt-1", "back", "car", kT0 + 10);  // every field changed
-  later.reviewed = false;  // the pipeline's copy knows nothing of the review
+  later.reviewed = false;                                            // the pipeline's copy knows nothing of the review
   later.note = "";
   EventRecord fresh = full_event("evt-2");  // a new event is stored with its review fields
   ASSERT_TRUE(store->save_events({later, fresh}).ok());
@@ -898,8 +875,8 @@ TEST_F(StoreTest, SaveEventsIsOneWriteAndAllOrNothing) {
         "CREATE TRIGGER refuse_boom BEFORE INSERT ON events WHEN NEW.id = 'boom' "
         "BEGIN SELECT RAISE(ABORT, 'boom refused'); END");
   }
-  Status failed = store->save_events(
-      {open_event("new-1"), full_event("e0", "moved"), open_event("boom"), open_event("new-2")});
+  Status failed =
+      store->save_events({open_event("new-1"), full_event("e0", "moved"), open_event("boom"), open_event("new-2")});
   EXPECT_FALSE(failed.ok());
   EXPECT_NE(failed.message().find("boom refused"), std::string::npos) << failed.to_string();
   EXPECT_EQ(store->get_event("new-1").status().code(), StatusCode::kNotFound);
@@ -922,25 +899,20 @@ TEST_F(StoreTest, InvalidEventsAreRejectedBeforeAnythingIsWritten) {
   const double inf = std::numeric_limits<double>::infinity();
   std::vector<Case> cases = {
       {"empty id", [](EventRecord& e) { e.id.clear(); }, "events[1]: id is empty"},
-      {"empty camera", [](EventRecord& e) { e.camera_id.clear(); },
-       "event 'bad': camera_id is empty"},
+      {"empty camera", [](EventRecord& e) { e.camera_id.clear(); }, "event 'bad': camera_id is empty"},
       {"empty label", [](EventRecord& e) { e.label.clear(); }, "event 'bad': label is empty"},
-      {"NaN score", [&](EventRecord& e) { e.score = nan; },
-       "event 'bad': score is not a finite number"},
+      {"NaN score", [&](EventRecord& e) { e.score = nan; }, "event 'bad': score is not a finite number"},
       {"infinite top score", [&](EventRecord& e) { e.top_score = -inf; },
        "event 'bad': top_score is not a finite number"},
-      {"NaN box", [&](EventRecord& e) { e.box[2] = nan; },
-       "event 'bad': box has a coordinate that is not finite"},
+      {"NaN box", [&](EventRecord& e) { e.box[2] = nan; }, "event 'bad': box has a coordinate that is not finite"},
       {"crossing direction", [](EventRecord& e) { e.crossings[1].direction = "sideways"; },
        "event 'bad': crossings[1]: direction must be \"in\" or \"out\""},
       {"crossing line", [](EventRecord& e) { e.crossings[0].line.clear(); },
        "event 'bad': crossings[0]: line is empty"},
       {"invalid UTF-8 zone", [](EventRecord& e) { e.zones.push_back("\xff\xfe"); },
        "event 'bad': a zone name is not valid UTF-8"},
-      {"invalid UTF-8 note", [](EventRecord& e) { e.note = "caf\xc3"; },
-       "event 'bad': note is not valid UTF-8"},
-      {"invalid UTF-8 id", [](EventRecord& e) { e.id = "\xc0\xaf"; },
-       "events[1]: id is not valid UTF-8"},
+      {"invalid UTF-8 note", [](EventRecord& e) { e.note = "caf\xc3"; }, "event 'bad': note is not valid UTF-8"},
+      {"invalid UTF-8 id", [](EventRecord& e) { e.id = "\xc0\xaf"; }, "events[1]: id is not valid UTF-8"},
   };
   StoreStats before = store->stats();
   for (const Case& c : cases) {
@@ -975,13 +947,10 @@ TEST_F(StoreTest, ListEventsFiltersByCameraLabelAndTime) {
   EXPECT_EQ(list_all_event_ids(*store, {.camera = "yard", .label = "car"}), (Ids{"e"}));
   EXPECT_EQ(list_all_event_ids(*store, {.from = kT0 + 2'000}), (Ids{"f", "e", "d", "c"}));
   EXPECT_EQ(list_all_event_ids(*store, {.to = kT0 + 2'000}), (Ids{"b", "a"}));
-  EXPECT_EQ(list_all_event_ids(*store, {.from = kT0 + 1'000, .to = kT0 + 4'000}),
-            (Ids{"d", "c", "b"}));
-  EXPECT_EQ(
-      list_all_event_ids(
-          *store,
-          {.camera = "front", .label = "person", .from = kT0 + 1, .to = kT0 + 5'000, .limit = 1}),
-      (Ids{"d"}));
+  EXPECT_EQ(list_all_event_ids(*store, {.from = kT0 + 1'000, .to = kT0 + 4'000}), (Ids{"d", "c", "b"}));
+  EXPECT_EQ(list_all_event_ids(*store,
+                               {.camera = "front", .label = "person", .from = kT0 + 1, .to = kT0 + 5'000, .limit = 1}),
+            (Ids{"d"}));
   EXPECT_TRUE(list_all_event_ids(*store, {.camera = "garage"}).empty());
   EXPECT_TRUE(list_all_event_ids(*store, {.from = kT0 + 4'000, .to = kT0 + 4'000}).empty());
 }
@@ -998,9 +967,8 @@ TEST_F(StoreTest, ListEventsPagesNewestFirstWithoutGapsOrDuplicates) {
     all.push_back(open_event(id, n % 3 == 0 ? "yard" : "front", "person", kT0 + (n / 4) * 1'000));
   }
   for (std::size_t i = 0; i < all.size(); i += 6) {
-    std::vector<EventRecord> chunk(
-        all.begin() + static_cast<std::ptrdiff_t>(i),
-        all.begin() + static_cast<std::ptrdiff_t>(std::min(i + 6, all.size())));
+    std::vector<EventRecord> chunk(all.begin() + static_cast<std::ptrdiff_t>(i),
+                                   all.begin() + static_cast<std::ptrdiff_t>(std::min(i + 6, all.size())));
     ASSERT_TRUE(store->save_events(chunk).ok());
   }
   std::vector<EventRecord> sorted = all;
@@ -1026,8 +994,7 @@ TEST_F(StoreTest, ListEventsPagesNewestFirstWithoutGapsOrDuplicates) {
   Result<Page<EventRecord>> first = store->list_events({.limit = 10});
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(first->next_after.has_value());
-  EXPECT_EQ(*first->next_after,
-            std::to_string(first->items.back().start_time) + ":" + first->items.back().id);
+  EXPECT_EQ(*first->next_after, std::to_string(first->items.back().start_time) + ":" + first->items.back().id);
   ASSERT_TRUE(store->save_events({open_event("zz-newest", "front", "person", kT0 + 60'000)}).ok());
   Result<Page<EventRecord>> second = store->list_events({.after = *first->next_after, .limit = 10});
   ASSERT_TRUE(second.ok());
@@ -1039,17 +1006,15 @@ TEST_F(StoreTest, MalformedPagingKeysAreInvalidArgument) {
   auto store = open();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->save_events({open_event("a")}).ok());
-  for (std::string key : {"abc", "123", "123:", ":abc", "12x:abc", "1.5:abc", " 12:abc",
-                          "99999999999999999999:abc"}) {
+  for (std::string key : {"abc", "123", "123:", ":abc", "12x:abc", "1.5:abc", " 12:abc", "99999999999999999999:abc"}) {
     Result<Page<EventRecord>> r = store->list_events({.after = key});
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << key;
   }
   EXPECT_TRUE(store->list_events({.after = "-5:a"}).ok()) << "any well-formed key works";
   EXPECT_EQ(store->list_events({.limit = 0}).status().code(), StatusCode::kInvalidArgument);
 
-  for (std::string key : {"abc", "60000", "60000:zone", "60000:zone:4", "60000:zone:4:door",
-                          "60000:room:4:door:person", "60000:zone:x:door:person",
-                          "60000:zone:9:door:person", "x:zone:4:door:person"}) {
+  for (std::string key : {"abc", "60000", "60000:zone", "60000:zone:4", "60000:zone:4:door", "60000:room:4:door:person",
+                          "60000:zone:x:door:person", "60000:zone:9:door:person", "x:zone:4:door:person"}) {
     Result<Page<CountRow>> r = store->query_counts({.camera = "front", .after = key});
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << key;
   }
@@ -1082,14 +1047,13 @@ TEST_F(StoreTest, CorruptStoredEventColumnsAreCorruption) {
 constexpr UnixMillis kMinute = 60'000;
 constexpr UnixMillis kB0 = 28'333'333 * kMinute;  // a whole minute near kT0
 
-CountDelta delta(const std::string& camera, const std::string& scope, const std::string& name,
-                 const std::string& label, UnixMillis bucket, std::int64_t seen,
-                 std::int64_t in = 0, std::int64_t out = 0, std::int64_t peak = 0) {
+CountDelta delta(const std::string& camera, const std::string& scope, const std::string& name, const std::string& label,
+                 UnixMillis bucket, std::int64_t seen, std::int64_t in = 0, std::int64_t out = 0,
+                 std::int64_t peak = 0) {
   return {camera, scope, name, label, bucket, seen, in, out, peak};
 }
 
-std::vector<CountRow> query_all_counts(Store& store, CountQuery query,
-                                       std::vector<std::size_t>* page_sizes = nullptr) {
+std::vector<CountRow> query_all_counts(Store& store, CountQuery query, std::vector<std::size_t>* page_sizes = nullptr) {
   std::vector<CountRow> rows;
   for (int guard = 0; guard < 1000; ++guard) {
     Result<Page<CountRow>> page = store.query_counts(query);
@@ -1136,9 +1100,8 @@ TEST_F(StoreTest, ConcurrentAddCountsLoseNothing) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        Status s = store->add_counts(
-            {delta("front", "zone", "entrance", "person", kB0, 1, 0, 0, t * 100 + i),
-             delta("front", "line", "door", "person", kB0, 0, 1, 2)});
+        Status s = store->add_counts({delta("front", "zone", "entrance", "person", kB0, 1, 0, 0, t * 100 + i),
+                                      delta("front", "line", "door", "person", kB0, 0, 1, 2)});
         EXPECT_TRUE(s.ok()) << s.to_string();
       }
     });
@@ -1146,11 +1109,11 @@ TEST_F(StoreTest, ConcurrentAddCountsLoseNothing) {
   for (auto& th : threads) th.join();
   std::vector<CountRow> rows = query_all_counts(*store, {.camera = "front"});
   constexpr std::int64_t kTotal = kThreads * kPerThread;
-  EXPECT_EQ(rows, (std::vector<CountRow>{
-                      delta("front", "line", "door", "person", kB0, 0, kTotal, 2 * kTotal),
-                      delta("front", "zone", "entrance", "person", kB0, kTotal, 0, 0,
-                            (kThreads - 1) * 100 + kPerThread - 1),
-                  }));
+  EXPECT_EQ(rows,
+            (std::vector<CountRow>{
+                delta("front", "line", "door", "person", kB0, 0, kTotal, 2 * kTotal),
+                delta("front", "zone", "entrance", "person", kB0, kTotal, 0, 0, (kThreads - 1) * 100 + kPerThread - 1),
+            }));
 }
 
 TEST_F(StoreTest, QueryCountsFiltersOrdersAndPages) {
@@ -1171,8 +1134,7 @@ TEST_F(StoreTest, QueryCountsFiltersOrdersAndPages) {
   ASSERT_TRUE(store->add_counts(deltas).ok());
 
   auto key = [](const CountRow& r) {
-    return std::to_string((r.bucket - kB0) / kMinute) + " " + r.scope + " " + r.name + " " +
-           r.label;
+    return std::to_string((r.bucket - kB0) / kMinute) + " " + r.scope + " " + r.name + " " + r.label;
   };
   auto keys = [&](const std::vector<CountRow>& rows) {
     std::vector<std::string> out;
@@ -1189,26 +1151,19 @@ TEST_F(StoreTest, QueryCountsFiltersOrdersAndPages) {
   };
   Keys all_keys = keys(everything);
   EXPECT_EQ(Keys(all_keys.begin(), all_keys.begin() + 6), minute0);
-  EXPECT_TRUE(std::is_sorted(everything.begin(), everything.end(),
-                             [](const CountRow& a, const CountRow& b) {
-                               return std::tie(a.bucket, a.scope, a.name, a.label) <
-                                      std::tie(b.bucket, b.scope, b.name, b.label);
-                             }));
+  EXPECT_TRUE(std::is_sorted(everything.begin(), everything.end(), [](const CountRow& a, const CountRow& b) {
+    return std::tie(a.bucket, a.scope, a.name, a.label) < std::tie(b.bucket, b.scope, b.name, b.label);
+  }));
   EXPECT_EQ(everything[1], delta("front", "camera", "", "person", kB0, 2, 0, 0, 2));
 
-  EXPECT_EQ(
-      keys(query_all_counts(*store, {.camera = "front", .scope = "zone", .to = kB0 + kMinute})),
-      (Keys{"0 zone entrance car", "0 zone entrance person", "0 zone street car"}));
-  EXPECT_EQ(
-      keys(query_all_counts(
-          *store,
-          {.camera = "front", .name = "entrance", .label = "car", .from = kB0 + 3 * kMinute})),
-      (Keys{"3 zone entrance car", "4 zone entrance car"}));
-  EXPECT_EQ(
-      keys(query_all_counts(
-          *store,
-          {.camera = "front", .scope = "line", .from = kB0 + kMinute, .to = kB0 + 3 * kMinute})),
-      (Keys{"1 line door person", "2 line door person"}));
+  EXPECT_EQ(keys(query_all_counts(*store, {.camera = "front", .scope = "zone", .to = kB0 + kMinute})),
+            (Keys{"0 zone entrance car", "0 zone entrance person", "0 zone street car"}));
+  EXPECT_EQ(keys(query_all_counts(*store,
+                                  {.camera = "front", .name = "entrance", .label = "car", .from = kB0 + 3 * kMinute})),
+            (Keys{"3 zone entrance car", "4 zone entrance car"}));
+  EXPECT_EQ(keys(query_all_counts(
+                *store, {.camera = "front", .scope = "line", .from = kB0 + kMinute, .to = kB0 + 3 * kMinute})),
+            (Keys{"1 line door person", "2 line door person"}));
   EXPECT_EQ(query_all_counts(*store, {.camera = "yard"}).size(), 5u);
   EXPECT_TRUE(query_all_counts(*store, {.camera = "garage"}).empty());
   EXPECT_TRUE(query_all_counts(*store, {.camera = "front", .label = "dog"}).empty());
@@ -1218,8 +1173,7 @@ TEST_F(StoreTest, QueryCountsFiltersOrdersAndPages) {
     std::vector<std::size_t> sizes;
     EXPECT_EQ(query_all_counts(*store, {.camera = "front", .limit = limit}, &sizes), everything);
     EXPECT_EQ(sizes.size(), (30 + limit - 1) / limit) << "no empty trailing page";
-    std::vector<CountRow> persons =
-        query_all_counts(*store, {.camera = "front", .label = "person", .limit = limit});
+    std::vector<CountRow> persons = query_all_counts(*store, {.camera = "front", .label = "person", .limit = limit});
     EXPECT_EQ(persons.size(), 15u);
   }
   Result<Page<CountRow>> first = store->query_counts({.camera = "front", .limit = 2});
@@ -1250,14 +1204,10 @@ TEST_F(StoreTest, InvalidCountsAreRejectedBeforeAnythingIsWritten) {
       {delta("front", "camera", "", "person", -kMinute, 1),
        "counts[1] (camera 'front'): bucket -60000 is not the start of a minute (milliseconds "
        "since the epoch, a multiple of 60000)"},
-      {delta("front", "camera", "", "person", kB0, -1),
-       "counts[1] (camera 'front'): seen is negative (-1)"},
-      {delta("front", "line", "door", "person", kB0, 0, -2),
-       "counts[1] (camera 'front'): in is negative (-2)"},
-      {delta("front", "line", "door", "person", kB0, 0, 0, -3),
-       "counts[1] (camera 'front'): out is negative (-3)"},
-      {delta("front", "camera", "", "person", kB0, 0, 0, 0, -4),
-       "counts[1] (camera 'front'): peak is negative (-4)"},
+      {delta("front", "camera", "", "person", kB0, -1), "counts[1] (camera 'front'): seen is negative (-1)"},
+      {delta("front", "line", "door", "person", kB0, 0, -2), "counts[1] (camera 'front'): in is negative (-2)"},
+      {delta("front", "line", "door", "person", kB0, 0, 0, -3), "counts[1] (camera 'front'): out is negative (-3)"},
+      {delta("front", "camera", "", "person", kB0, 0, 0, 0, -4), "counts[1] (camera 'front'): peak is negative (-4)"},
       {delta("front", "zone", "\xff", "person", kB0, 1), "counts[1]: name is not valid UTF-8"},
   };
   StoreStats before = store->stats();
@@ -1271,10 +1221,8 @@ TEST_F(StoreTest, InvalidCountsAreRejectedBeforeAnythingIsWritten) {
   EXPECT_EQ(store->stats().writes_committed, before.writes_committed);
 
   EXPECT_EQ(store->query_counts({}).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(store->query_counts({.camera = "front", .limit = 0}).status().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(store->query_counts({.camera = "front", .scope = "room"}).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->query_counts({.camera = "front", .limit = 0}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->query_counts({.camera = "front", .scope = "room"}).status().code(), StatusCode::kInvalidArgument);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1288,12 +1236,11 @@ TEST_F(StoreTest, UpgradesAVersion1DatabaseKeepingItsCameras) {
     RawDb raw(db_path());
     raw.exec(std::string(sqlite::migrations()[0]));
     raw.exec("PRAGMA user_version = 1");
-    std::string doc =
-        camera_to_json(camera, {.mask_credentials = false, .include_meta = false}).dump();
+    std::string doc = camera_to_json(camera, {.mask_credentials = false, .include_meta = false}).dump();
     std::string quoted;
     for (char ch : doc) quoted += ch == '\'' ? std::string("''") : std::string(1, ch);
-    raw.exec("INSERT INTO cameras (id, doc, created_at, updated_at, version) VALUES ('legacy', '" +
-             quoted + "', 111, 222, 3)");
+    raw.exec("INSERT INTO cameras (id, doc, created_at, updated_at, version) VALUES ('legacy', '" + quoted +
+             "', 111, 222, 3)");
   }
   auto store = open();
   ASSERT_NE(store, nullptr);
@@ -1323,8 +1270,7 @@ TEST_F(StoreTest, EventsAndCountsSurviveReopenAndCameraDeletion) {
     ASSERT_NE(store, nullptr);
     ASSERT_TRUE(store->create_camera(simple_camera("front")).ok());
     ASSERT_TRUE(store->save_events({event, open_event("tracked", "front")}).ok());
-    ASSERT_TRUE(
-        store->add_counts({delta("front", "zone", "entrance", "person", kB0, 3, 0, 0, 2)}).ok());
+    ASSERT_TRUE(store->add_counts({delta("front", "zone", "entrance", "person", kB0, 3, 0, 0, 2)}).ok());
     ASSERT_TRUE(store->delete_camera("front", std::nullopt).ok());
     store->close();
   }
@@ -1335,8 +1281,7 @@ TEST_F(StoreTest, EventsAndCountsSurviveReopenAndCameraDeletion) {
   Result<EventRecord> got = store->get_event("kept");
   ASSERT_TRUE(got.ok()) << got.status().to_string();
   EXPECT_EQ(*got, event);
-  EXPECT_EQ(list_all_event_ids(*store, {.camera = "front"}),
-            (std::vector<std::string>{"tracked", "kept"}));
+  EXPECT_EQ(list_all_event_ids(*store, {.camera = "front"}), (std::vector<std::string>{"tracked", "kept"}));
   EXPECT_EQ(query_all_counts(*store, {.camera = "front"}),
             (std::vector<CountRow>{delta("front", "zone", "entrance", "person", kB0, 3, 0, 0, 2)}));
 }

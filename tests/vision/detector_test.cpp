@@ -139,7 +139,8 @@ class HogTest : public ::testing::Test {
 };
 
 TEST_F(HogTest, FindsPeopleInVtest) {
-  ASSERT_TRUE(std::filesystem::exists(ARGUS_VTEST_AVI)) << ARGUS_VTEST_AVI << " missing: run scripts/setup.sh (opencv-doc)";
+  ASSERT_TRUE(std::filesystem::exists(ARGUS_VTEST_AVI))
+      << ARGUS_VTEST_AVI << " missing: run scripts/setup.sh (opencv-doc)";
   cv::Mat frame = vtest_frame(100);
   ASSERT_FALSE(frame.empty());
   ASSERT_EQ(frame.size(), cv::Size(768, 576));

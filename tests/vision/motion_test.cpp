@@ -131,7 +131,8 @@ TEST(MotionTest, EmptyAndGrayImages) {
 }
 
 TEST(MotionTest, FindsMotionInVtestVideo) {
-  ASSERT_TRUE(std::filesystem::exists(ARGUS_VTEST_AVI)) << ARGUS_VTEST_AVI << " missing: run scripts/setup.sh (opencv-doc)";
+  ASSERT_TRUE(std::filesystem::exists(ARGUS_VTEST_AVI))
+      << ARGUS_VTEST_AVI << " missing: run scripts/setup.sh (opencv-doc)";
   cv::VideoCapture cap(ARGUS_VTEST_AVI);
   ASSERT_TRUE(cap.isOpened());
   MotionDetector motion;

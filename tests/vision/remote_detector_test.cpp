@@ -425,9 +425,8 @@ TEST_F(RemoteDetectorTest, UnreachableServerIsUnavailable) {
 }
 
 TEST_F(RemoteDetectorTest, MessagesNeverContainUrlCredentials) {
-  for (const std::string& base :
-       {"http://alice:s3cret@127.0.0.1:" + std::to_string(server_->port()),
-        "http://alice:s3cret@127.0.0.1:" + std::to_string(argus::testing::free_port())}) {
+  for (const std::string& base : {"http://alice:s3cret@127.0.0.1:" + std::to_string(server_->port()),
+                                  "http://alice:s3cret@127.0.0.1:" + std::to_string(argus::testing::free_port())}) {
     DetectorConfig c = config("/");
     c.url = base + "/500?t=creds";
     c.breaker_failures = 1;
@@ -460,7 +459,7 @@ TEST_F(RemoteDetectorTest, EmptyImageIsInvalidWithoutARequest) {
 
 TEST(RemoteDetectorConfigTest, RejectsNonHttpUrlsAndBadSettings) {
   for (const char* url : {"", "ftp://example.com/detect", "file:///etc/passwd", "gopher://x/",
-                                 "localhost:5000/v1/vision/detection", "http://", "not a url"}) {
+                          "localhost:5000/v1/vision/detection", "http://", "not a url"}) {
     DetectorConfig c;
     c.url = url;
     auto r = make_remote_detector(c);

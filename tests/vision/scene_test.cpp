@@ -42,11 +42,10 @@ TEST(PointInPolygonTest, EdgesAndVerticesCountAsInside) {
 
 TEST(PointInPolygonTest, ConcavePolygon) {
   // A "U": the notch between the arms (x 0.4..0.6, y 0.1..0.6) is outside.
-  std::vector<Point> u{{0.1, 0.1}, {0.4, 0.1}, {0.4, 0.6}, {0.6, 0.6}, {0.6, 0.1},
-                       {0.9, 0.1}, {0.9, 0.9}, {0.1, 0.9}};
-  EXPECT_TRUE(point_in_polygon({0.2, 0.3}, u));  // left arm
-  EXPECT_TRUE(point_in_polygon({0.8, 0.3}, u));  // right arm
-  EXPECT_TRUE(point_in_polygon({0.5, 0.8}, u));  // base
+  std::vector<Point> u{{0.1, 0.1}, {0.4, 0.1}, {0.4, 0.6}, {0.6, 0.6}, {0.6, 0.1}, {0.9, 0.1}, {0.9, 0.9}, {0.1, 0.9}};
+  EXPECT_TRUE(point_in_polygon({0.2, 0.3}, u));   // left arm
+  EXPECT_TRUE(point_in_polygon({0.8, 0.3}, u));   // right arm
+  EXPECT_TRUE(point_in_polygon({0.5, 0.8}, u));   // base
   EXPECT_FALSE(point_in_polygon({0.5, 0.3}, u));  // in the notch
   EXPECT_FALSE(point_in_polygon({0.5, 0.05}, u));
   EXPECT_TRUE(point_in_polygon({0.5, 0.6}, u));  // the notch's bottom edge
@@ -115,19 +114,20 @@ TEST(SceneTest, ZoneEnterExitAndDwell) {
   EXPECT_EQ(c.entered, Strings{"door"});
   EXPECT_EQ(scene.dwell_ms(1, "door", kT0 + 6000), 4000);  // finished + current
   EXPECT_EQ(scene.dwell_ms(1, "far", kT0 + 6000), 0);
-  EXPECT_EQ(scene.dwell_ms(2, "door", kT0 + 6000), 0);     // unknown object
+  EXPECT_EQ(scene.dwell_ms(2, "door", kT0 + 6000), 0);  // unknown object
 }
 
 TEST(SceneTest, OverlappingZonesAndOccupancy) {
   // "empty" shows that every zone is listed, even with nobody inside.
-  Scene scene({{"a", kSquare}, {"b", {{0.4, 0.4}, {0.9, 0.4}, {0.9, 0.9}, {0.4, 0.9}}},
+  Scene scene({{"a", kSquare},
+               {"b", {{0.4, 0.4}, {0.9, 0.4}, {0.9, 0.9}, {0.4, 0.9}}},
                {"empty", {{0.0, 0.9}, {0.1, 0.9}, {0.1, 1.0}}}},
               {});
   EXPECT_EQ(scene.occupancy(), (std::map<std::string, int>{{"a", 0}, {"b", 0}, {"empty", 0}}));
   auto c = scene.update(1, at(0.5, 0.5), kT0);  // in both a and b
   EXPECT_EQ(c.entered, (Strings{"a", "b"}));
-  scene.update(2, at(0.3, 0.3), kT0);  // a only
-  scene.update(3, at(0.8, 0.8), kT0);  // b only
+  scene.update(2, at(0.3, 0.3), kT0);   // a only
+  scene.update(3, at(0.8, 0.8), kT0);   // b only
   scene.update(4, at(0.95, 0.1), kT0);  // nowhere
   EXPECT_EQ(scene.occupancy(), (std::map<std::string, int>{{"a", 2}, {"b", 2}, {"empty", 0}}));
   EXPECT_EQ(scene.zones_of(1), (Strings{"a", "b"}));
@@ -220,11 +220,11 @@ TEST(SceneTest, FirstUpdateOnlyRecordsThePosition) {
 
 TEST(SceneTest, ParallelMovementAndPassingBeyondTheEndAreNotCrossings) {
   Scene scene({}, {line("gate", {0.2, 0.5}, {0.6, 0.5})});
-  EXPECT_TRUE(walk(scene, 1, {{0.1, 0.4}, {0.5, 0.4}, {0.9, 0.4}}).empty());     // parallel, above
-  EXPECT_TRUE(walk(scene, 2, {{0.1, 0.5}, {0.4, 0.5}, {0.9, 0.5}}).empty());     // along the line itself
-  EXPECT_TRUE(walk(scene, 3, {{0.7, 0.3}, {0.7, 0.7}}).empty());                 // beyond b
-  EXPECT_TRUE(walk(scene, 4, {{0.1, 0.3}, {0.15, 0.7}}).empty());                // before a
-  EXPECT_TRUE(walk(scene, 5, {{0.3, 0.3}, {0.3, 0.45}, {0.35, 0.3}}).empty());   // approaches, turns back
+  EXPECT_TRUE(walk(scene, 1, {{0.1, 0.4}, {0.5, 0.4}, {0.9, 0.4}}).empty());    // parallel, above
+  EXPECT_TRUE(walk(scene, 2, {{0.1, 0.5}, {0.4, 0.5}, {0.9, 0.5}}).empty());    // along the line itself
+  EXPECT_TRUE(walk(scene, 3, {{0.7, 0.3}, {0.7, 0.7}}).empty());                // beyond b
+  EXPECT_TRUE(walk(scene, 4, {{0.1, 0.3}, {0.15, 0.7}}).empty());               // before a
+  EXPECT_TRUE(walk(scene, 5, {{0.3, 0.3}, {0.3, 0.45}, {0.35, 0.3}}).empty());  // approaches, turns back
   EXPECT_EQ(walk(scene, 6, {{0.3, 0.3}, {0.4, 0.7}}).size(), 1u);               // crosses
 }
 
