@@ -3,6 +3,7 @@
 #
 #   bash bench/run.sh            # every benchmark (same as `all`)
 #   bash bench/run.sh http       # HTTP: GET /api/v1/cameras vs nginx and FastAPI
+#   bash bench/run.sh analyze    # argus analyze vtest.avi vs real time and a plain OpenCV loop
 #   bash bench/run.sh list       # names of the benchmarks
 #   DURATION=30 REPEAT=3 bash bench/run.sh http
 #
@@ -19,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BENCHMARKS=(http)
+BENCHMARKS=(http analyze)
 PYTHON=/usr/bin/python3
 BUILD_DIR=${BUILD_DIR:-build-release}
 export BUILD_DIR
@@ -49,6 +50,10 @@ trap 'forward HUP' HUP
 
 bench_http() {
   run_child "$PYTHON" bench/http_cameras.py
+}
+
+bench_analyze() {
+  run_child bash bench/analyze.sh
 }
 
 usage() {
