@@ -12,15 +12,6 @@
 
 namespace argus::api {
 
-nlohmann::json StaticCameraStatus::status(const Camera& camera) const {
-  return {
-      {"state", camera.enabled ? "pending" : "disabled"},
-      {"reason", camera.enabled ? nlohmann::json("no video pipeline is running the camera") : nlohmann::json(nullptr)},
-      {"fps_in", 0.0},
-      {"fps_out", 0.0},
-      {"last_frame_at", nullptr}};
-}
-
 Api::Api(ApiDeps deps)
     : deps_(std::move(deps)), started_(std::chrono::steady_clock::now()), started_at_(deps_.clock->now_ms()) {
   add_system_routes();

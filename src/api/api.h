@@ -43,13 +43,6 @@ class CameraStatusSource {
   virtual std::uint64_t revision() const = 0;
 };
 
-// The status shown when no pipeline runs the cameras: "disabled" or "pending".
-class StaticCameraStatus final : public CameraStatusSource {
- public:
-  nlohmann::json status(const Camera& camera) const override;
-  std::uint64_t revision() const override { return 0; }
-};
-
 // Accepts frames pushed over HTTP for `push` cameras (implemented by ingest, wired in app/).
 class FrameIngress {
  public:

@@ -12,7 +12,7 @@ namespace argus {
 // Milliseconds since the Unix epoch, UTC. The unit of every stored timestamp.
 using UnixMillis = std::int64_t;
 
-// The wall clock. Thread-safe. Tests inject a ManualClock.
+// The wall clock. Thread-safe. Injected so tests can control time.
 class Clock {
  public:
   virtual ~Clock() = default;
