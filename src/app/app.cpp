@@ -51,6 +51,15 @@ class LiveCameraStatus final : public api::CameraStatusSource {
       s["frames_processed"] = ps->frames_processed;
       s["frames_skipped"] = ps->frames_skipped;
       s["frames_dropped"] = ps->frames_dropped;
+      // Why frames were not processed, and what the shared detector queue does when full.
+      auto& pool = pipeline_->detectors();
+      s["dropped"] = {{"detector_busy", ps->dropped_busy},
+                      {"queue_full_dropped", ps->dropped_queue_full},
+                      {"queue_full_rejected", ps->rejected_queue_full}};
+      s["detector_queue"] = {
+          {"policy", pool.overflow() == OverflowPolicy::kReject ? "reject" : "drop_oldest"},
+          {"depth", pool.queue_depth()},
+          {"capacity", pool.capacity()}};
       s["detector_errors"] = ps->detector_errors;
       s["open_events"] = ps->open_events;
       if (!ps->last_error.empty()) s["detector_error"] = ps->last_error;

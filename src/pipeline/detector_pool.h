@@ -54,6 +54,7 @@ class DetectorPool {
   std::size_t queue_depth() const { return queue_.size(); }
   std::size_t capacity() const { return queue_.capacity(); }
   int workers() const { return static_cast<int>(threads_.size()); }
+  OverflowPolicy overflow() const { return options_.overflow; }
   // Runs the detector synchronously on the calling thread with a private instance
   // (for /api/v1/detect). Thread-safe.
   Result<std::vector<vision::Detection>> detect_now(const cv::Mat& bgr);

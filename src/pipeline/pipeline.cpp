@@ -9,6 +9,10 @@
 #include "store/store.h"
 
 namespace argus::pipeline {
+namespace {
+// The status a frame refused by a full detector queue (policy reject) completes with.
+constexpr const char* kRejectedMessage = "rejected: detector queue full";
+}  // namespace
 
 // Publishes what processors produce on the bus, hands records to the store writer and
 // writes snapshot files. Called on detector worker threads (one camera at a time per
@@ -192,6 +196,7 @@ void Pipeline::on_frame(const vision::FramePtr& frame) {
     if (cam->in_flight) {
       if (cam->pending) {
         cam->stats.frames_dropped++;
+        cam->stats.dropped_busy++;
         if (cam->dropped_busy != nullptr) cam->dropped_busy->inc();
       }
       cam->pending = frame;
@@ -213,7 +218,7 @@ void Pipeline::submit(const std::shared_ptr<CameraState>& cam, vision::FramePtr 
     if (auto c = weak.lock()) completed(c, frame, std::move(result));
   };
   if (pool_->submit(std::move(job)) == PushResult::kRejected) {
-    completed(cam, frame, Status::resource_exhausted("rejected: detector queue full"));
+    completed(cam, frame, Status::resource_exhausted(kRejectedMessage));
   }
 }
 
@@ -239,6 +244,11 @@ void Pipeline::completed(const std::shared_ptr<CameraState>& cam, const vision::
       }
     } else if (result.status().code() == StatusCode::kResourceExhausted) {
       cam->stats.frames_dropped++;
+      if (result.status().message() == kRejectedMessage) {
+        cam->stats.rejected_queue_full++;
+      } else {
+        cam->stats.dropped_queue_full++;
+      }
     } else {
       cam->stats.detector_errors++;
       if (cam->stats.last_error != result.status().message()) {

@@ -50,7 +50,10 @@ struct CameraStats {
   double fps_out = 0;  // frames processed (detector ran) per second, recent
   std::uint64_t frames_processed = 0;
   std::uint64_t frames_skipped = 0;  // rate limit or no motion
-  std::uint64_t frames_dropped = 0;  // replaced while the detector was busy, or dropped by the pool
+  std::uint64_t frames_dropped = 0;  // sum of the three reasons below
+  std::uint64_t dropped_busy = 0;    // replaced by a newer frame while this camera's detection ran
+  std::uint64_t dropped_queue_full = 0;  // pool queue full, policy drop_oldest: this frame was the oldest
+  std::uint64_t rejected_queue_full = 0;  // pool queue full, policy reject: this frame was refused
   std::uint64_t detector_errors = 0;
   std::string last_error;
   std::size_t open_events = 0;

@@ -82,7 +82,8 @@ class PushedFramesBecomeEvents(unittest.TestCase):
         body = camera("pusher", source={"kind": "push"},
                       detection={"fps": 20, "labels": ["person"], "min_score": 0.5})
         self.assertEqual(s.json("POST", "/api/v1/cameras", body)[0], 201)
-        wait_for(lambda: s.json("GET", "/api/v1/cameras/pusher")[2]["status"]["state"] == "online" or True)
+        # A push camera has nothing to connect to: it waits for frames from the start.
+        wait_for(lambda: s.json("GET", "/api/v1/cameras/pusher")[2]["status"]["state"] in ("starting", "online"))
         for _ in range(8):
             status, _, payload = self.push("pusher")
             self.assertEqual(status, 202, payload)
@@ -93,6 +94,15 @@ class PushedFramesBecomeEvents(unittest.TestCase):
             return doc["items"] if doc["items"] else None
         events = wait_for(one_event)
         self.assertEqual(len(events), 1)
+        st = s.json("GET", "/api/v1/cameras/pusher")[2]["status"]
+        self.assertEqual(st["state"], "online")
+        self.assertGreaterEqual(st["frames_in"], 8)
+        self.assertGreaterEqual(st["frames_processed"], 1)
+        # The shared detector queue's overflow policy and the drop reasons are visible.
+        self.assertEqual(st["detector_queue"]["policy"], "drop_oldest")
+        self.assertGreater(st["detector_queue"]["capacity"], 0)
+        self.assertEqual(set(st["dropped"]), {"detector_busy", "queue_full_dropped", "queue_full_rejected"})
+        self.assertEqual(st["frames_dropped"], sum(st["dropped"].values()))
         ev = events[0]
         self.assertEqual(ev["label"], "person")
         self.assertEqual(ev["camera"], "pusher")
