@@ -4,6 +4,7 @@
 #   bash bench/run.sh            # every benchmark (same as `all`)
 #   bash bench/run.sh http       # HTTP: GET /api/v1/cameras vs nginx and FastAPI
 #   bash bench/run.sh analyze    # argus analyze vtest.avi vs real time and a plain OpenCV loop
+#   bash bench/run.sh memory     # RSS of argus serve replaying the demo camera for 30 minutes
 #   bash bench/run.sh list       # names of the benchmarks
 #   DURATION=30 REPEAT=3 bash bench/run.sh http
 #
@@ -20,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BENCHMARKS=(http analyze)
+BENCHMARKS=(http analyze memory)
 PYTHON=/usr/bin/python3
 BUILD_DIR=${BUILD_DIR:-build-release}
 export BUILD_DIR
@@ -54,6 +55,10 @@ bench_http() {
 
 bench_analyze() {
   run_child bash bench/analyze.sh
+}
+
+bench_memory() {
+  run_child "$PYTHON" bench/memory.py
 }
 
 usage() {

@@ -21,6 +21,8 @@ PACKAGES=(
   python3 curl wrk nginx-light python3-fastapi python3-uvicorn
   # tests generate small ONNX models themselves
   python3-onnx python3-numpy
+  # a real RTSP server for the RTSP camera tests (GStreamer's gst-rtsp-server from Python)
+  python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 )
 
 missing=()

@@ -129,6 +129,7 @@ Result<AnalyzeSummary> analyze_video(const AnalyzeOptions& options, const Analyz
       pipeline::DetectJob job;
       job.frame = shared;
       job.crops = std::move(plan.crops);
+      if (callbacks.on_detect) callbacks.on_detect(seq, job.crops);
       job.done = [promise](Result<std::vector<vision::Detection>> r) { promise->set_value(std::move(r)); };
       while ((*pool)->submit(std::move(job)) == PushResult::kRejected) {
         // Cannot happen with the window below; keep the frame order regardless.

@@ -6,6 +6,9 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
 
 #include "core/camera.h"
 #include "core/config.h"
@@ -37,6 +40,9 @@ struct AnalyzeSummary {
 struct AnalyzeCallbacks {
   std::function<void(const pipeline::FrameResult&)> on_frame;          // optional
   std::function<void(long done, long total, double fps)> on_progress;  // optional, ~5 per second
+  // Optional: the detector is about to run on frame `seq` over `crops` (pixels; none = the
+  // whole frame). Lets a benchmark replay exactly the detector work of a run.
+  std::function<void(long seq, const std::vector<cv::Rect>& crops)> on_detect;
 };
 
 // Errors: NotFound (no such file), InvalidArgument (not a readable video), or the

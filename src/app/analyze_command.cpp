@@ -26,6 +26,7 @@ struct AnalyzeFlags {
   std::string camera_settings;
   std::string output;
   std::string labels;
+  std::string trace_crops;
   long max_frames = 0;
   int workers = 2;
   bool json = false;
@@ -146,6 +147,20 @@ int run_analyze(const AnalyzeFlags& f) {
                 .dump()
          << "\n";
   };
+  std::ofstream trace;
+  if (!f.trace_crops.empty()) {
+    trace.open(f.trace_crops, std::ios::trunc);
+    if (!trace) {
+      std::cerr << "argus: cannot write " << f.trace_crops << "\n";
+      return 1;
+    }
+    // One line per detector run: the frame number, then x y w h of each crop.
+    cb.on_detect = [&](long seq, const std::vector<cv::Rect>& crops) {
+      trace << seq;
+      for (const auto& c : crops) trace << ' ' << c.x << ' ' << c.y << ' ' << c.width << ' ' << c.height;
+      trace << '\n';
+    };
+  }
   // Frame size is known after the first decode; the processor reports normalized boxes.
   cb.on_progress = [&](long done, long total, double fps) {
     if (progress) draw_progress(done, total, fps);
@@ -316,6 +331,8 @@ void add_analyze_commands(CLI::App& cli, int* exit_code) {
   analyze->add_option("video", flags->video, "Video file")->required();
   analyze->add_option("-o,--output", flags->output, "Write JSON lines here instead of stdout");
   analyze->add_flag("--no-progress", flags->no_progress, "Never draw the progress bar");
+  analyze->add_option("--trace-crops", flags->trace_crops,
+                      "Write the detector's work per frame (frame, then x y w h per crop) to this file");
   add_common(analyze, *flags);
   analyze->callback([flags, exit_code] { *exit_code = run_analyze(*flags); });
 

@@ -26,7 +26,9 @@ struct CurlUrlDeleter {
 
 }  // namespace
 
-Result<HttpTarget> split_http_url(const std::string& url) {
+Result<HttpTarget> split_http_url(const std::string& url) { return split_camera_url(url, false); }
+
+Result<HttpTarget> split_camera_url(const std::string& url, bool rtsp) {
   ensure_global_init();
   HttpTarget t;
   t.masked_url = mask_url_credentials(url);
@@ -36,9 +38,11 @@ Result<HttpTarget> split_http_url(const std::string& url) {
     return Status::invalid_argument("'" + t.masked_url + "' is not a valid URL");
   }
   CurlString scheme;
-  if (curl_url_get(u.get(), CURLUPART_SCHEME, &scheme.p, 0) != CURLUE_OK ||
-      (scheme.str() != "http" && scheme.str() != "https")) {
-    return Status::invalid_argument("'" + t.masked_url + "' is not an http:// or https:// URL");
+  const bool scheme_ok = curl_url_get(u.get(), CURLUPART_SCHEME, &scheme.p, 0) == CURLUE_OK &&
+                        (rtsp ? scheme.str() == "rtsp" : (scheme.str() == "http" || scheme.str() == "https"));
+  if (!scheme_ok) {
+    return Status::invalid_argument("'" + t.masked_url + "' is not an " +
+                                    (rtsp ? "rtsp:// URL" : "http:// or https:// URL"));
   }
   CurlString user, password;
   if (curl_url_get(u.get(), CURLUPART_USER, &user.p, CURLU_URLDECODE) == CURLUE_OK) {
@@ -98,6 +102,54 @@ Status curl_error_status(CURLcode code, const char* error_buffer, const HttpTarg
     default:
       return Status::unavailable(msg);
   }
+}
+
+Status rtsp_describe(const HttpTarget& target, std::int64_t timeout_ms) {
+  ensure_global_init();
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> e(curl_easy_init(), &curl_easy_cleanup);
+  if (!e) return Status::resource_exhausted("out of memory probing " + target.masked_url);
+  char error[CURL_ERROR_SIZE] = {};
+  std::string sdp;
+  auto sink = +[](char* data, std::size_t size, std::size_t n, void* out) -> std::size_t {
+    auto* s = static_cast<std::string*>(out);
+    if (s->size() < 64 * 1024) s->append(data, std::min<std::size_t>(size * n, 64 * 1024 - s->size()));
+    return size * n;
+  };
+  CURL* h = e.get();
+  curl_easy_setopt(h, CURLOPT_URL, target.url.c_str());
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "rtsp");
+  curl_easy_setopt(h, CURLOPT_RTSP_REQUEST, static_cast<long>(CURL_RTSPREQ_DESCRIBE));
+  curl_easy_setopt(h, CURLOPT_RTSP_STREAM_URI, target.url.c_str());
+  if (target.has_credentials) {
+    curl_easy_setopt(h, CURLOPT_USERNAME, target.username.c_str());
+    curl_easy_setopt(h, CURLOPT_PASSWORD, target.password.c_str());
+    curl_easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC | CURLAUTH_DIGEST));
+  }
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "argus/" ARGUS_VERSION);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &sdp);
+  CURLcode rc = curl_easy_perform(h);
+  long code = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+  if (code >= 300) {
+    // RTSP reuses HTTP's status codes and their meaning.
+    std::string what = "RTSP " + std::to_string(code) + " from " + target.masked_url;
+    if (code == 401 || code == 403) {
+      return Status::failed_precondition(
+          target.has_credentials ? "authentication failed (" + what + "): check the user name and password"
+                                 : "the camera requires authentication (" + what + "): put user:password@ in the URL");
+    }
+    if (code == 404) return Status::not_found("no such stream on the camera (" + what + "): check the URL path");
+    return http_status_error(code, target);
+  }
+  if (rc != CURLE_OK) return curl_error_status(rc, error, target);
+  if (sdp.find("m=video") == std::string::npos) {
+    return Status::failed_precondition(target.masked_url + " describes no video stream");
+  }
+  return Status::ok_status();
 }
 
 CurlTransfer::CurlTransfer() {

@@ -25,6 +25,15 @@ struct HttpTarget {
 
 // Splits an http(s) URL. InvalidArgument if it does not parse or is not http(s).
 Result<HttpTarget> split_http_url(const std::string& url);
+// The same for an rtsp:// URL when `rtsp`, else for http(s).
+Result<HttpTarget> split_camera_url(const std::string& url, bool rtsp);
+
+// Asks the RTSP server at `target` to DESCRIBE its stream (basic or digest auth, as the
+// server asks), within timeout_ms. Ok when the answer describes a video stream; else why
+// not: wrong or missing credentials (FailedPrecondition), no such path (NotFound),
+// unreachable or timed out (Unavailable / DeadlineExceeded). Used to explain a stream that
+// FFmpeg could not open, as FFmpeg's own reason does not reach us through OpenCV.
+Status rtsp_describe(const HttpTarget& target, std::int64_t timeout_ms);
 
 // Message for an HTTP status that is not 2xx, with a code that says whether a retry may
 // help: 401/403 FailedPrecondition, 404/410 NotFound, other 4xx FailedPrecondition, 5xx

@@ -1,7 +1,7 @@
 // Stream and file sources: both read through OpenCV videoio with the FFmpeg backend.
 //
 // RTSP and HTTP(S) streams share this code path. The tests exercise it with ffmpeg acting as
-// an HTTP server (MPEG-TS); Debian has no packaged RTSP server to test against.
+// an HTTP server (MPEG-TS) and with GStreamer's RTSP server (tests/e2e/rtsp_server.py).
 #include <sys/stat.h>
 
 #include <chrono>
@@ -12,6 +12,7 @@
 #include <opencv2/videoio.hpp>
 
 #include "core/log.h"
+#include "ingest/curl_util.h"
 #include "ingest/source.h"
 
 namespace argus::ingest {
@@ -34,9 +35,7 @@ class StreamSource final : public Source {
 
   Status run(const SourceIO& io) override {
     cv::VideoCapture cap;
-    if (!open_capture(cap, url_, options_.read_timeout_ms)) {
-      return Status::unavailable("cannot open stream " + masked_ + ": no answer, refused, or not a video stream");
-    }
+    if (!open_capture(cap, url_, options_.read_timeout_ms)) return open_failure();
     while (!io.stop.raised()) {
       cv::Mat image;
       if (!cap.read(image) || image.empty()) {
@@ -52,6 +51,17 @@ class StreamSource final : public Source {
   }
 
  private:
+  // Why the stream did not open. For RTSP a DESCRIBE probe tells wrong credentials and
+  // wrong paths apart from an unreachable camera.
+  Status open_failure() const {
+    Status generic = Status::unavailable("cannot open stream " + masked_ + ": no answer, refused, or not a video stream");
+    if (url_.rfind("rtsp://", 0) != 0) return generic;
+    auto target = split_camera_url(url_, true);
+    if (!target.ok()) return target.status();
+    Status probe = rtsp_describe(*target, std::min<std::int64_t>(options_.read_timeout_ms, 5000));
+    return probe.ok() ? generic : probe;
+  }
+
   const std::string url_;  // with credentials: FFmpeg needs them (RTSP auth)
   const std::string masked_;
   const SourceOptions options_;
