@@ -14,6 +14,8 @@ find_package(OpenCV 4.6 REQUIRED COMPONENTS core imgproc imgcodecs videoio video
 pkg_check_modules(TURBOJPEG REQUIRED IMPORTED_TARGET libturbojpeg)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+pkg_check_modules(LIBJWT REQUIRED IMPORTED_TARGET libjwt)
 if(ARGUS_BUILD_TESTS)
   find_package(GTest REQUIRED)
   include(GoogleTest)

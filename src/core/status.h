@@ -28,6 +28,8 @@ enum class StatusCode {
   kIOError,             // the filesystem or network failed
   kCorruption,          // stored data is not what we wrote
   kInternal,            // a bug: an invariant broke
+  kUnauthenticated,     // no valid credentials (missing, wrong, expired or revoked); HTTP 401
+  kPermissionDenied,    // authenticated, but not allowed to do this; HTTP 403
 };
 
 std::string_view status_code_name(StatusCode code);
@@ -49,6 +51,8 @@ class [[nodiscard]] Status {
   static Status io_error(std::string m) { return {StatusCode::kIOError, std::move(m)}; }
   static Status corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }
   static Status internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
+  static Status permission_denied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

@@ -1,4 +1,5 @@
-// Stored analytics records: events (one per tracked object) and per-minute counts.
+// Stored records: analytics (events, one per tracked object, and per-minute counts) and
+// access control (users, refresh tokens, API keys, the audit log).
 #pragma once
 
 #include <array>
@@ -73,5 +74,99 @@ struct CountQuery {
 
 // One stored per-minute row (same fields as a delta, with totals).
 using CountRow = CountDelta;
+
+// --- access control ---------------------------------------------------------------------
+// The store keeps these as data: it does not hash, verify or interpret roles and
+// permissions (the auth module does). Secrets never reach the store: only their hashes.
+
+// An account. `username` is unique and never changes.
+struct UserRecord {
+  std::string id;  // unique, URL-safe
+  std::string username;
+  std::string display_name;
+  std::string role;                                 // e.g. "admin", "operator", "viewer"
+  std::optional<std::vector<std::string>> cameras;  // camera ids it may see; nullopt = every camera
+  bool disabled = false;
+  std::string password_hash;  // an encoded password hash (argon2id), never the password
+  std::string settings;       // a JSON object; "" reads back as "{}"
+  UnixMillis created_at = 0;
+  UnixMillis updated_at = 0;
+  UnixMillis password_changed_at = 0;
+  // Credentials issued before this instant are no longer accepted (0 = no cut-off).
+  UnixMillis tokens_valid_after = 0;
+  UnixMillis last_login_at = 0;  // 0 = never
+  std::int64_t version = 0;      // 1 on create, + 1 per update
+  bool operator==(const UserRecord&) const = default;
+};
+
+// How a user write is guarded and what it does besides writing the row.
+struct UserWriteOptions {
+  // FailedPrecondition (and nothing changes) if set and the stored version differs.
+  std::optional<std::int64_t> expected_version;
+  // In the same transaction, revoke (revoked_at = now) every refresh token of the user
+  // that is not revoked yet.
+  bool revoke_refresh_tokens = false;
+  // If not empty: FailedPrecondition (and nothing changes) when, after the write, no
+  // enabled user has this role. Keeps the last administrator from being removed.
+  std::string keep_enabled_role;
+};
+
+// One refresh token, stored by the SHA-256 of its secret. Tokens issued from one sign-in
+// share a family: rotating a token marks it used and issues its successor in the family.
+struct RefreshTokenRecord {
+  std::string id;          // unique
+  std::string token_hash;  // hex SHA-256 of the token; unique
+  std::string user_id;
+  std::string family_id;
+  UnixMillis created_at = 0;
+  UnixMillis expires_at = 0;
+  UnixMillis used_at = 0;     // 0 = not used yet
+  UnixMillis revoked_at = 0;  // 0 = not revoked
+  std::string replaced_by;    // id of the successor once used
+  std::string ip;
+  std::string user_agent;
+  bool operator==(const RefreshTokenRecord&) const = default;
+};
+
+// An API key, stored by the SHA-256 of its secret and found by its public id.
+struct ApiKeyRecord {
+  std::string id;  // public, unique; part of the key string
+  std::string user_id;
+  std::string name;
+  std::string secret_hash;                          // hex SHA-256 of the secret part
+  std::vector<std::string> permissions;             // permission names, e.g. "events:read"
+  std::optional<std::vector<std::string>> cameras;  // nullopt = the owner's cameras
+  UnixMillis created_at = 0;
+  UnixMillis expires_at = 0;    // 0 = never
+  UnixMillis revoked_at = 0;    // 0 = not revoked
+  UnixMillis last_used_at = 0;  // 0 = never
+  bool operator==(const ApiKeyRecord&) const = default;
+};
+
+// One line of the append-only audit log.
+struct AuditRecord {
+  std::int64_t id = 0;     // assigned by the store, increasing
+  UnixMillis time = 0;     // 0 = the store's now
+  std::string actor;       // user id or API key id ("" if unknown)
+  std::string actor_kind;  // "user", "api_key", "system" or "anonymous"
+  std::string ip;
+  std::string request_id;
+  std::string action;   // e.g. "auth.login"
+  std::string target;   // what was acted on ("" if nothing)
+  std::string outcome;  // "ok", "denied" or "failed"
+  std::string details;  // a JSON object without secrets; "" reads back as "{}"
+  bool operator==(const AuditRecord&) const = default;
+};
+
+struct AuditQuery {
+  std::string actor;    // "" = all
+  std::string action;   // "" = all
+  std::string outcome;  // "" = all
+  std::string target;   // "" = all
+  UnixMillis from = 0;  // time >= from (0 = unbounded)
+  UnixMillis to = 0;    // time < to (0 = unbounded)
+  std::string after;    // paging key from a previous page ("" = newest first)
+  std::size_t limit = 50;
+};
 
 }  // namespace argus

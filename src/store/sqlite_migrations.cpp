@@ -61,7 +61,83 @@ CREATE TABLE counts (
 CREATE INDEX counts_by_time ON counts (camera_id, bucket, scope, name, label);
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations = {kV1, kV2};
+// Access control. users.cameras and api_keys.cameras are JSON arrays of camera ids (NULL =
+// no restriction); api_keys.permissions is a JSON array of permission names; secrets are
+// stored only as hex SHA-256 (refresh_tokens.token_hash, api_keys.secret_hash) or as an
+// argon2id string (users.password_hash). Deleting a user deletes its tokens and keys.
+// audit_log is append-only: AUTOINCREMENT never reuses an id after retention deletes old
+// lines (ids page the log), and a trigger refuses every UPDATE.
+constexpr std::string_view kV3 = R"sql(
+CREATE TABLE users (
+  id                  TEXT PRIMARY KEY NOT NULL,
+  username            TEXT NOT NULL UNIQUE,
+  display_name        TEXT NOT NULL DEFAULT '',
+  role                TEXT NOT NULL,
+  cameras             TEXT,
+  disabled            INTEGER NOT NULL DEFAULT 0,
+  password_hash       TEXT NOT NULL,
+  settings            TEXT NOT NULL DEFAULT '{}',
+  created_at          INTEGER NOT NULL,
+  updated_at          INTEGER NOT NULL,
+  password_changed_at INTEGER NOT NULL,
+  tokens_valid_after  INTEGER NOT NULL DEFAULT 0,
+  last_login_at       INTEGER,
+  version             INTEGER NOT NULL
+);
+
+CREATE TABLE refresh_tokens (
+  id          TEXT PRIMARY KEY NOT NULL,
+  token_hash  TEXT NOT NULL UNIQUE,
+  user_id     TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  family_id   TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  used_at     INTEGER,
+  revoked_at  INTEGER,
+  replaced_by TEXT,
+  ip          TEXT NOT NULL DEFAULT '',
+  user_agent  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX refresh_tokens_by_family ON refresh_tokens (family_id);
+CREATE INDEX refresh_tokens_by_user ON refresh_tokens (user_id);
+CREATE INDEX refresh_tokens_by_expiry ON refresh_tokens (expires_at);
+
+CREATE TABLE api_keys (
+  id           TEXT PRIMARY KEY NOT NULL,
+  user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  name         TEXT NOT NULL,
+  secret_hash  TEXT NOT NULL,
+  permissions  TEXT NOT NULL,
+  cameras      TEXT,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER,
+  revoked_at   INTEGER,
+  last_used_at INTEGER
+);
+CREATE INDEX api_keys_by_user ON api_keys (user_id, id);
+
+CREATE TABLE audit_log (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  time       INTEGER NOT NULL,
+  actor      TEXT NOT NULL DEFAULT '',
+  actor_kind TEXT NOT NULL DEFAULT '',
+  ip         TEXT NOT NULL DEFAULT '',
+  request_id TEXT NOT NULL DEFAULT '',
+  action     TEXT NOT NULL,
+  target     TEXT NOT NULL DEFAULT '',
+  outcome    TEXT NOT NULL,
+  details    TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_by_time ON audit_log (time);
+CREATE INDEX audit_log_by_actor ON audit_log (actor, id);
+CREATE INDEX audit_log_by_action ON audit_log (action, id);
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
+BEGIN
+  SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations = {kV1, kV2, kV3};
 
 }  // namespace
 

@@ -14,27 +14,18 @@
 #include "core/log.h"
 #include "metrics/metrics.h"
 #include "store/sqlite_migrations.h"
+#include "store/sqlite_store_internal.h"
 
 namespace argus {
 namespace {
 
+using store_internal::closed_error;
 using store_internal::EncodedCamera;
+using store_internal::fetch_limit;
+using store_internal::guarded;
+using store_internal::QueryBuilder;
 
 constexpr std::string_view kSupportedUrls = "sqlite:///path/to/argus.db";
-
-Status closed_error() { return Status::unavailable("store is closed"); }
-
-// Runs `f`, turning any exception into Internal: no exception leaves the store.
-template <typename R, typename F>
-R guarded(std::string_view what, F&& f) noexcept {
-  try {
-    return f();
-  } catch (const std::exception& e) {
-    return Status::internal(std::string(what) + ": " + e.what());
-  } catch (...) {
-    return Status::internal(std::string(what) + ": unknown exception");
-  }
-}
 
 std::string_view sync_pragma(SqliteSync s) {
   switch (s) {
@@ -53,44 +44,6 @@ std::int64_t file_size_or_zero(const std::string& path) {
   auto size = std::filesystem::file_size(path, ec);
   return ec ? 0 : static_cast<std::int64_t>(size);
 }
-
-// Rows to fetch for a page of `limit` items: one extra tells whether another page follows.
-std::int64_t fetch_limit(std::size_t limit) {
-  constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
-  return static_cast<std::int64_t>(limit >= kMax ? kMax : limit + 1);
-}
-
-// A SELECT assembled from optional conditions, each with its own "?" placeholders, so that
-// the query planner sees only the filters in use and can pick the matching index.
-class QueryBuilder {
- public:
-  using Arg = std::variant<std::string, std::int64_t>;
-
-  // Adds `condition`, whose placeholders take `args` in order.
-  void where(std::string_view condition, std::initializer_list<Arg> args) {
-    where_ += where_.empty() ? " WHERE " : " AND ";
-    where_ += condition;
-    args_.insert(args_.end(), args);
-  }
-
-  std::string sql(std::string_view select, std::string_view order_by) const {
-    return std::string(select) + where_ + " ORDER BY " + std::string(order_by) + " LIMIT ?";
-  }
-
-  // Binds every condition's arguments, then `limit` to the final placeholder.
-  void bind(sqlite::Statement& stmt, std::int64_t limit) const {
-    int index = 1;
-    for (const Arg& arg : args_) {
-      std::visit([&](const auto& v) { stmt.bind(index, v); }, arg);
-      ++index;
-    }
-    stmt.bind(index, limit);
-  }
-
- private:
-  std::string where_;
-  std::vector<Arg> args_;
-};
 
 constexpr std::string_view kEventColumns =
     "id, camera_id, label, score, top_score, box, zones, crossings, start_time, end_time, "
@@ -234,25 +187,6 @@ void SqliteStore::close() {
 
 // ---------------------------------------------------------------------------------------
 // Reads
-
-template <typename F>
-auto SqliteStore::with_reader(F&& f) -> decltype(f(static_cast<sqlite3*>(nullptr))) {
-  sqlite::Connection db;
-  {
-    std::unique_lock lock(readers_mu_);
-    readers_cv_.wait(lock, [&] { return readers_closed_ || !idle_readers_.empty(); });
-    if (readers_closed_) return closed_error();
-    db = std::move(idle_readers_.back());
-    idle_readers_.pop_back();
-    ++readers_out_;
-  }
-  struct Return {
-    SqliteStore* store;
-    sqlite::Connection& db;
-    ~Return() { store->release_reader(std::move(db)); }
-  } give_back{this, db};
-  return f(db.get());
-}
 
 void SqliteStore::release_reader(sqlite::Connection db) {
   {

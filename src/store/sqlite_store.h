@@ -66,6 +66,33 @@ class SqliteStore final : public Store {
   Status add_counts(std::vector<CountDelta> deltas) override;
   Result<Page<CountRow>> query_counts(const CountQuery& query) override;
 
+  Result<UserRecord> create_user(UserRecord user) override;
+  Result<UserRecord> get_user(const std::string& id) override;
+  Result<UserRecord> get_user_by_username(const std::string& username) override;
+  Result<Page<UserRecord>> list_users(const PageRequest& page) override;
+  Result<std::int64_t> count_users() override;
+  Result<UserRecord> update_user(UserRecord user, const UserWriteOptions& options) override;
+  Status delete_user(const std::string& id, const UserWriteOptions& options) override;
+  Status record_user_login(const std::string& id, UnixMillis at) override;
+
+  Status create_refresh_token(RefreshTokenRecord token) override;
+  Result<RefreshTokenRecord> get_refresh_token_by_hash(const std::string& token_hash) override;
+  Result<bool> rotate_refresh_token(const std::string& used_id, UnixMillis used_at,
+                                    RefreshTokenRecord replacement) override;
+  Result<std::int64_t> revoke_refresh_family(const std::string& family_id, UnixMillis at) override;
+  Result<std::int64_t> revoke_user_refresh_tokens(const std::string& user_id, UnixMillis at) override;
+  Result<std::int64_t> delete_refresh_tokens_expired_before(UnixMillis t) override;
+
+  Status create_api_key(ApiKeyRecord key) override;
+  Result<ApiKeyRecord> get_api_key(const std::string& id) override;
+  Result<Page<ApiKeyRecord>> list_api_keys(const std::string& user_id, const PageRequest& page) override;
+  Status revoke_api_key(const std::string& id, UnixMillis at) override;
+  Status touch_api_key(const std::string& id, UnixMillis at) override;
+
+  Result<std::int64_t> append_audit(AuditRecord record) override;
+  Result<Page<AuditRecord>> list_audit(const AuditQuery& query) override;
+  Result<std::int64_t> delete_audit_before(UnixMillis t) override;
+
   Status check_health() override;
   // ResourceExhausted if the write queue is full (the barrier could not be queued).
   Status flush() override;
@@ -77,6 +104,7 @@ class SqliteStore final : public Store {
     Status status;
     std::optional<Camera> camera;  // the camera as stored, when the op returns one
     int camera_changes = 0;        // committed changes to the cameras table
+    std::int64_t rows = 0;         // rows the op changed, for ops that report it
   };
   // Runs on the writer thread inside the batch's transaction and the op's own savepoint.
   // A non-ok status rolls back just this op.
@@ -91,6 +119,8 @@ class SqliteStore final : public Store {
 
   // Queues `apply` and waits for its committed outcome.
   WriteOutcome submit(ApplyFn apply);
+  // submit() for a write that reports only a status and a row count.
+  Result<std::int64_t> submit_rows(ApplyFn apply);
   static Result<Camera> camera_result(WriteOutcome&& out);
 
   // Runs `f(sqlite3*)` on a checked-out read connection.

@@ -90,6 +90,70 @@ class Store {
   // Rows ordered by bucket, scope, name, label; paged with query.after/limit.
   virtual Result<Page<CountRow>> query_counts(const CountQuery& query) = 0;
 
+  // --- users ---
+  // Creates `user` (id and username must be new): sets created_at = updated_at = now and
+  // version 1 (password_changed_at = now when 0). AlreadyExists if the id or the username
+  // is taken; InvalidArgument if id, username, role or password_hash is empty or settings
+  // is not a JSON object.
+  virtual Result<UserRecord> create_user(UserRecord user) = 0;
+  // NotFound if absent.
+  virtual Result<UserRecord> get_user(const std::string& id) = 0;
+  virtual Result<UserRecord> get_user_by_username(const std::string& username) = 0;
+  // Users ordered by username (the paging key).
+  virtual Result<Page<UserRecord>> list_users(const PageRequest& page) = 0;
+  virtual Result<std::int64_t> count_users() = 0;
+  // Replaces the mutable fields of the stored user `user.id` (display_name, role, cameras,
+  // disabled, settings, password_hash, password_changed_at, tokens_valid_after), keeping
+  // username, created_at and last_login_at; sets updated_at = now and version + 1. Returns
+  // the user as stored. NotFound if absent; FailedPrecondition as `options` say.
+  virtual Result<UserRecord> update_user(UserRecord user, const UserWriteOptions& options) = 0;
+  // Deletes the user with its refresh tokens and API keys (audit lines stay). NotFound if
+  // absent; FailedPrecondition as `options` say (revoke_refresh_tokens is implied).
+  virtual Status delete_user(const std::string& id, const UserWriteOptions& options) = 0;
+  // Sets last_login_at without touching version or updated_at. NotFound if absent.
+  virtual Status record_user_login(const std::string& id, UnixMillis at) = 0;
+
+  // --- refresh tokens ---
+  // AlreadyExists if the id or hash is taken; NotFound if the user does not exist.
+  virtual Status create_refresh_token(RefreshTokenRecord token) = 0;
+  // NotFound if no token has this hash.
+  virtual Result<RefreshTokenRecord> get_refresh_token_by_hash(const std::string& token_hash) = 0;
+  // Compare-and-set, in one transaction: marks token `used_id` used (used_at, replaced_by =
+  // replacement.id) only if it is neither used nor revoked, and then inserts `replacement`.
+  // Returns true if this call marked it; false if it was already used or revoked, or does
+  // not exist (then nothing is written). Of concurrent calls for one token, at most one
+  // returns true.
+  virtual Result<bool> rotate_refresh_token(const std::string& used_id, UnixMillis used_at,
+                                            RefreshTokenRecord replacement) = 0;
+  // Sets revoked_at = at on every token of the family not revoked yet; returns how many.
+  virtual Result<std::int64_t> revoke_refresh_family(const std::string& family_id, UnixMillis at) = 0;
+  // Same for every token of a user.
+  virtual Result<std::int64_t> revoke_user_refresh_tokens(const std::string& user_id, UnixMillis at) = 0;
+  // Retention: deletes tokens that expired before `t`; returns how many.
+  virtual Result<std::int64_t> delete_refresh_tokens_expired_before(UnixMillis t) = 0;
+
+  // --- API keys ---
+  // AlreadyExists if the id is taken; NotFound if the user does not exist; InvalidArgument
+  // if id, user_id, name or secret_hash is empty.
+  virtual Status create_api_key(ApiKeyRecord key) = 0;
+  // NotFound if absent.
+  virtual Result<ApiKeyRecord> get_api_key(const std::string& id) = 0;
+  // Keys of `user_id` ("" = every user's), ordered by id (the paging key).
+  virtual Result<Page<ApiKeyRecord>> list_api_keys(const std::string& user_id, const PageRequest& page) = 0;
+  // Sets revoked_at = at unless already revoked (the first time is kept). NotFound if absent.
+  virtual Status revoke_api_key(const std::string& id, UnixMillis at) = 0;
+  // Sets last_used_at = at if that is later than the stored value. NotFound if absent.
+  virtual Status touch_api_key(const std::string& id, UnixMillis at) = 0;
+
+  // --- audit log (append-only) ---
+  // Appends `record` (time 0 = now) and returns its id. InvalidArgument if action or
+  // outcome is empty or details is not a JSON object. There is no update.
+  virtual Result<std::int64_t> append_audit(AuditRecord record) = 0;
+  // Newest first (id descending), filtered by the query.
+  virtual Result<Page<AuditRecord>> list_audit(const AuditQuery& query) = 0;
+  // Retention, the only way lines leave the log: deletes lines with time < t; returns how many.
+  virtual Result<std::int64_t> delete_audit_before(UnixMillis t) = 0;
+
   // --- lifecycle and health ---
   // Ok when a read and the writer both work.
   virtual Status check_health() = 0;

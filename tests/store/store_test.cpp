@@ -329,7 +329,7 @@ TEST_F(StoreTest, DataSurvivesCloseAndReopen) {
   EXPECT_EQ(*got, created);
   StoreStats stats = store->stats();
   EXPECT_EQ(stats.kind, "sqlite");
-  EXPECT_EQ(stats.schema_version, 2);
+  EXPECT_EQ(stats.schema_version, sqlite::latest_schema_version());
   EXPECT_GT(stats.size_bytes, 0);
   EXPECT_EQ(stats.pending_writes, 0u);
 }
@@ -343,7 +343,7 @@ TEST_F(StoreTest, OpenUsesWalAndCreatesTheParentDirectory) {
   EXPECT_TRUE(std::filesystem::exists(nested));
   RawDb raw(nested);
   EXPECT_EQ(raw.query_text("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw.query_text("PRAGMA user_version"), "2");
+  EXPECT_EQ(raw.query_text("PRAGMA user_version"), std::to_string(sqlite::latest_schema_version()));
 }
 
 TEST_F(StoreTest, EverySynchronousModeOpensAndWrites) {
@@ -373,7 +373,7 @@ TEST_F(StoreTest, NewerSchemaIsRefusedWithoutTouchingTheFile) {
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
   const std::string& m = r.status().message();
   EXPECT_NE(m.find("schema version 999"), std::string::npos) << m;
-  EXPECT_NE(m.find("only knows up to 2"), std::string::npos) << m;
+  EXPECT_NE(m.find("only knows up to " + std::to_string(sqlite::latest_schema_version())), std::string::npos) << m;
   EXPECT_NE(m.find(db_path()), std::string::npos) << m;
   EXPECT_NE(m.find("upgrade argus"), std::string::npos) << m;
   RawDb raw(db_path());
@@ -680,7 +680,7 @@ TEST_F(StoreTest, HealthStatsAndFlush) {
   EXPECT_TRUE(store->flush().ok());
   StoreStats after = store->stats();
   EXPECT_EQ(after.kind, "sqlite");
-  EXPECT_EQ(after.schema_version, 2);
+  EXPECT_EQ(after.schema_version, sqlite::latest_schema_version());
   EXPECT_EQ(after.writes_committed, 3u);
   EXPECT_EQ(after.batches_committed, 3u);
   EXPECT_EQ(after.pending_writes, 0u);
@@ -1244,13 +1244,13 @@ TEST_F(StoreTest, UpgradesAVersion1DatabaseKeepingItsCameras) {
   }
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->stats().schema_version, 2);
+  EXPECT_EQ(store->stats().schema_version, sqlite::latest_schema_version());
   {
     RawDb raw(db_path());
-    EXPECT_EQ(raw.query_text("PRAGMA user_version"), "2");
+    EXPECT_EQ(raw.query_text("PRAGMA user_version"), std::to_string(sqlite::latest_schema_version()));
     EXPECT_EQ(raw.query_text("SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_schema "
                              "WHERE type = 'table' ORDER BY name)"),
-              "cameras,counts,events");
+              "api_keys,audit_log,cameras,counts,events,refresh_tokens,sqlite_sequence,users");
   }
   Result<Camera> got = store->get_camera("legacy");
   ASSERT_TRUE(got.ok()) << got.status().to_string();
@@ -1276,7 +1276,7 @@ TEST_F(StoreTest, EventsAndCountsSurviveReopenAndCameraDeletion) {
   }
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->stats().schema_version, 2);
+  EXPECT_EQ(store->stats().schema_version, sqlite::latest_schema_version());
   EXPECT_EQ(store->get_camera("front").status().code(), StatusCode::kNotFound);
   Result<EventRecord> got = store->get_event("kept");
   ASSERT_TRUE(got.ok()) << got.status().to_string();

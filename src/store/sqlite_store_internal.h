@@ -1,0 +1,97 @@
+// Helpers shared by the translation units of the SQLite backend. Private to the store
+// module.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <initializer_list>
+#include <limits>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "core/status.h"
+#include "store/sqlite.h"
+#include "store/sqlite_store.h"
+
+namespace argus {
+namespace store_internal {
+
+inline Status closed_error() { return Status::unavailable("store is closed"); }
+
+// Runs `f`, turning any exception into Internal: no exception leaves the store.
+template <typename R, typename F>
+R guarded(std::string_view what, F&& f) noexcept {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return Status::internal(std::string(what) + ": " + e.what());
+  } catch (...) {
+    return Status::internal(std::string(what) + ": unknown exception");
+  }
+}
+
+// Rows to fetch for a page of `limit` items: one extra tells whether another page follows.
+inline std::int64_t fetch_limit(std::size_t limit) {
+  constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+  return static_cast<std::int64_t>(limit >= kMax ? kMax : limit + 1);
+}
+
+// A SELECT assembled from optional conditions, each with its own "?" placeholders, so that
+// the query planner sees only the filters in use and can pick the matching index.
+class QueryBuilder {
+ public:
+  using Arg = std::variant<std::string, std::int64_t>;
+
+  // Adds `condition`, whose placeholders take `args` in order.
+  void where(std::string_view condition, std::initializer_list<Arg> args) {
+    where_ += where_.empty() ? " WHERE " : " AND ";
+    where_ += condition;
+    args_.insert(args_.end(), args);
+  }
+
+  std::string sql(std::string_view select, std::string_view order_by) const {
+    return std::string(select) + where_ + " ORDER BY " + std::string(order_by) + " LIMIT ?";
+  }
+
+  // Binds every condition's arguments, then `limit` to the final placeholder.
+  void bind(sqlite::Statement& stmt, std::int64_t limit) const {
+    int index = 1;
+    for (const Arg& arg : args_) {
+      std::visit([&](const auto& v) { stmt.bind(index, v); }, arg);
+      ++index;
+    }
+    stmt.bind(index, limit);
+  }
+
+ private:
+  std::string where_;
+  std::vector<Arg> args_;
+};
+
+}  // namespace store_internal
+
+// Runs `f(sqlite3*)` on a checked-out read connection (see SqliteStore).
+template <typename F>
+auto SqliteStore::with_reader(F&& f) -> decltype(f(static_cast<sqlite3*>(nullptr))) {
+  sqlite::Connection db;
+  {
+    std::unique_lock lock(readers_mu_);
+    readers_cv_.wait(lock, [&] { return readers_closed_ || !idle_readers_.empty(); });
+    if (readers_closed_) return store_internal::closed_error();
+    db = std::move(idle_readers_.back());
+    idle_readers_.pop_back();
+    ++readers_out_;
+  }
+  struct Return {
+    SqliteStore* store;
+    sqlite::Connection& db;
+    ~Return() { store->release_reader(std::move(db)); }
+  } give_back{this, db};
+  return f(db.get());
+}
+
+}  // namespace argus
