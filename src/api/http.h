@@ -29,6 +29,7 @@ struct Request {
   std::string body;
   std::string request_id;
   std::string remote_address;
+  bool secure = false;  // arrived over TLS
   // Filled by the router.
   std::string route;   // the matched template, e.g. "/api/v1/cameras/{id}"
   Fields path_params;  // decoded

@@ -15,6 +15,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <algorithm>
 #include <array>
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "api/problem.h"
+#include "api/tls.h"
 #include "core/ids.h"
 #include "core/log.h"
 #include "metrics/metrics.h"
@@ -38,6 +40,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
@@ -102,21 +105,42 @@ bool valid_request_id(std::string_view id) {
   return true;
 }
 
-struct Session {
-  explicit Session(tcp::socket socket) : stream(std::move(socket)) {}
-  beast::tcp_stream stream;
-  bool idle = true;  // waiting for the first byte of a request (strand-only)
+// What stop() needs of a connection, whatever its stream.
+struct SessionBase {
+  virtual ~SessionBase() = default;
+  virtual beast::tcp_stream& tcp() = 0;  // the lowest layer (strand-only)
+  bool idle = true;                      // waiting for the first byte of a request (strand-only)
   std::string remote;
 };
+
+// One connection over plain TCP (Stream = beast::tcp_stream) or TLS (an ssl_stream over
+// it). The plain session compiles to the same code as before TLS existed.
+template <typename Stream>
+struct Session final : SessionBase {
+  static constexpr bool kSecure = !std::is_same_v<Stream, beast::tcp_stream>;
+  explicit Session(tcp::socket socket) : stream(std::move(socket)) {}
+  Session(tcp::socket socket, std::shared_ptr<ssl::context> ctx)
+      : context(std::move(ctx)), stream(std::move(socket), *context) {}
+  beast::tcp_stream& tcp() override { return beast::get_lowest_layer(stream); }
+
+  std::shared_ptr<ssl::context> context;  // TLS: the context this connection started with
+  Stream stream;
+};
+using PlainSession = Session<beast::tcp_stream>;
+using TlsSession = Session<beast::ssl_stream<beast::tcp_stream>>;
+
+// Under TLS every response tells browsers to use HTTPS for a year (RFC 6797).
+constexpr char kHstsValue[] = "max-age=31536000";
 
 }  // namespace
 
 class HttpServer::Impl {
  public:
-  Impl(const ServerConfig& config, RequestHandler handler, metrics::Registry* metrics)
+  Impl(const ServerConfig& config, RequestHandler handler, metrics::Registry* metrics, TlsContextProvider* tls)
       : config_(config),
         handler_(std::move(handler)),
         metrics_(metrics),
+        tls_(tls),
         ioc_(config.io_threads),
         acceptor_(config.io_threads > 1 ? asio::any_io_executor(asio::make_strand(ioc_))
                                         : asio::any_io_executor(ioc_.get_executor())) {
@@ -124,6 +148,11 @@ class HttpServer::Impl {
       connections_gauge_ = &metrics_->gauge("argus_http_connections", "Open HTTP connections.");
       rejected_ = &metrics_->counter("argus_http_connections_rejected_total",
                                      "Connections refused because max_connections was reached.");
+      if (tls_ != nullptr) {
+        tls_failures_ = &metrics_->counter("argus_tls_handshake_failures_total",
+                                           "TLS handshakes that failed (plain HTTP, old protocol versions, "
+                                           "clients that reject the certificate, timeouts).");
+      }
     }
   }
 
@@ -175,9 +204,9 @@ class HttpServer::Impl {
       closed->set_value();
     });
     closed_future.wait_for(std::chrono::seconds(5));
-    for_each_session([](const std::shared_ptr<Session>& s) {
-      asio::post(s->stream.get_executor(), [s] {
-        if (s->idle) s->stream.socket().close();
+    for_each_session([](const std::shared_ptr<SessionBase>& s) {
+      asio::post(s->tcp().get_executor(), [s] {
+        if (s->idle) s->tcp().socket().close();
       });
     });
     std::size_t forced = 0;
@@ -187,11 +216,11 @@ class HttpServer::Impl {
       forced = sessions_.size();
     }
     if (forced > 0) {
-      for_each_session([](const std::shared_ptr<Session>& s) {
-        asio::post(s->stream.get_executor(), [s] {
+      for_each_session([](const std::shared_ptr<SessionBase>& s) {
+        asio::post(s->tcp().get_executor(), [s] {
           error_code ignored;
-          s->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-          s->stream.socket().close(ignored);
+          s->tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+          s->tcp().socket().close(ignored);
         });
       });
       std::unique_lock lock(mu_);
@@ -217,7 +246,7 @@ class HttpServer::Impl {
 
   template <typename F>
   void for_each_session(F f) {
-    std::vector<std::shared_ptr<Session>> copy;
+    std::vector<std::shared_ptr<SessionBase>> copy;
     {
       std::lock_guard lock(mu_);
       copy.reserve(sessions_.size());
@@ -246,27 +275,40 @@ class HttpServer::Impl {
       if (draining_) continue;
       if (active_.load() >= config_.max_connections) {
         if (rejected_ != nullptr) rejected_->inc();
-        auto s = std::make_shared<Session>(std::move(socket));
+        if (tls_ != nullptr) {  // a plain-text 503 means nothing to a TLS client
+          socket.close(ec);
+          continue;
+        }
+        auto s = std::make_shared<PlainSession>(std::move(socket));
         asio::co_spawn(s->stream.get_executor(), reject_connection(s), asio::detached);
         continue;
       }
       error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      auto session = std::make_shared<Session>(std::move(socket));
-      auto remote = session->stream.socket().remote_endpoint(ignored);
-      session->remote = remote.address().to_string() + ":" + std::to_string(remote.port());
-      std::uint64_t id = next_id_++;
-      {
-        std::lock_guard lock(mu_);
-        sessions_.emplace(id, session);
+      if (tls_ != nullptr) {
+        start_session(std::make_shared<TlsSession>(std::move(socket), tls_->current()));
+      } else {
+        start_session(std::make_shared<PlainSession>(std::move(socket)));
       }
-      ++active_;
-      if (connections_gauge_ != nullptr) connections_gauge_->inc();
-      asio::co_spawn(session->stream.get_executor(), run_session(session, id), asio::detached);
     }
   }
 
-  asio::awaitable<void> reject_connection(std::shared_ptr<Session> s) {
+  template <typename S>
+  void start_session(std::shared_ptr<S> session) {
+    error_code ignored;
+    auto remote = session->tcp().socket().remote_endpoint(ignored);
+    session->remote = remote.address().to_string() + ":" + std::to_string(remote.port());
+    std::uint64_t id = next_id_++;
+    {
+      std::lock_guard lock(mu_);
+      sessions_.emplace(id, session);
+    }
+    ++active_;
+    if (connections_gauge_ != nullptr) connections_gauge_->inc();
+    asio::co_spawn(session->tcp().get_executor(), run_session(session, id), asio::detached);
+  }
+
+  asio::awaitable<void> reject_connection(std::shared_ptr<PlainSession> s) {
     static const std::string kBody =
         R"({"type":"urn:argus:problem:unavailable","title":"Service Unavailable","status":503,"detail":"too many open connections; retry later","instance":"/"})";
     static const std::string kResponse =
@@ -287,7 +329,8 @@ class HttpServer::Impl {
     if (sessions_.empty()) drained_.notify_all();
   }
 
-  asio::awaitable<void> write_body_too_large(Session& s) {
+  template <typename S>
+  asio::awaitable<void> write_body_too_large(S& s) {
     co_await write_early_error(s, 413, "body-too-large",
                                "the request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes");
   }
@@ -295,11 +338,13 @@ class HttpServer::Impl {
   // The client went away or was too slow: close without an answer.
   static bool peer_gone(const error_code& ec) {
     return ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
-           ec == asio::error::connection_reset || ec == asio::error::operation_aborted;
+           ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+           ec == ssl::error::stream_truncated;
   }
 
   // Writes an error response outside the normal handler path (parse errors, limits).
-  asio::awaitable<void> write_early_error(Session& s, int status, std::string_view type, std::string detail) {
+  template <typename S>
+  asio::awaitable<void> write_early_error(S& s, int status, std::string_view type, std::string detail) {
     Request req;
     req.request_id = random_hex_id(8);
     req.path = "/";
@@ -308,11 +353,12 @@ class HttpServer::Impl {
     res.set(http::field::content_type, r.content_type);
     res.set(http::field::date, http_date());
     res.set("X-Request-Id", req.request_id);
+    if constexpr (S::kSecure) res.set(http::field::strict_transport_security, kHstsValue);
     res.keep_alive(false);
     res.body() = r.body;
     res.prepare_payload();
     error_code ec;
-    s.stream.expires_after(std::chrono::seconds(5));
+    beast::get_lowest_layer(s.stream).expires_after(std::chrono::seconds(5));
     co_await http::async_write(s.stream, res, asio::redirect_error(asio::use_awaitable, ec));
     if (metrics_ != nullptr) {
       count_request("unmatched", Method::kOther, status, -1);
@@ -364,19 +410,49 @@ class HttpServer::Impl {
     c->inc();
   }
 
-  asio::awaitable<void> run_session(std::shared_ptr<Session> s, std::uint64_t id) {
+  template <typename S>
+  asio::awaitable<void> run_session(std::shared_ptr<S> s, std::uint64_t id) {
     try {
-      co_await serve(*s);
+      if constexpr (S::kSecure) {
+        if (co_await handshake(*s)) {
+          co_await serve(*s);
+          co_await tls_shutdown(*s);
+        }
+      } else {
+        co_await serve(*s);
+      }
     } catch (const std::exception& e) {
       log::error("connection failed", {{"error", e.what()}, {"remote", s->remote}});
     }
     error_code ignored;
-    s->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    s->stream.socket().close(ignored);
+    s->tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    s->tcp().socket().close(ignored);
     session_ended(id);
   }
 
-  asio::awaitable<void> serve(Session& s) {
+  // The TLS handshake, under the header timeout. A failure (plain HTTP on this port, an
+  // old protocol version, a client that rejects the certificate) closes the connection.
+  asio::awaitable<bool> handshake(TlsSession& s) {
+    error_code ec;
+    s.tcp().expires_after(std::chrono::milliseconds(config_.header_timeout_ms));
+    co_await s.stream.async_handshake(ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) co_return true;
+    if (tls_failures_ != nullptr) tls_failures_->inc();
+    log::debug("TLS handshake failed", {{"error", ec.message()}, {"remote", s.remote}});
+    co_return false;
+  }
+
+  // Sends close_notify and waits briefly for the peer's: never holds a connection (or
+  // shutdown) for more than a second.
+  asio::awaitable<void> tls_shutdown(TlsSession& s) {
+    if (!s.tcp().socket().is_open()) co_return;
+    error_code ec;
+    s.tcp().expires_after(std::chrono::seconds(1));
+    co_await s.stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  template <typename S>
+  asio::awaitable<void> serve(S& s) {
     beast::flat_buffer buffer;
     for (;;) {
       // Between requests: wait for the first byte under the idle timeout.
@@ -384,7 +460,7 @@ class HttpServer::Impl {
         if (draining_) co_return;
         s.idle = true;
         error_code ec;
-        s.stream.expires_after(std::chrono::milliseconds(config_.idle_timeout_ms));
+        beast::get_lowest_layer(s.stream).expires_after(std::chrono::milliseconds(config_.idle_timeout_ms));
         std::size_t n =
             co_await s.stream.async_read_some(buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
         s.idle = false;
@@ -403,7 +479,7 @@ class HttpServer::Impl {
       buffer.consume(parser.put(buffer.data(), ec));
       if (ec == http::error::need_more) ec = {};
       if (!ec && !parser.is_header_done()) {
-        s.stream.expires_after(std::chrono::milliseconds(config_.header_timeout_ms));
+        beast::get_lowest_layer(s.stream).expires_after(std::chrono::milliseconds(config_.header_timeout_ms));
         co_await http::async_read_header(s.stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       }
       if (ec == http::error::header_limit) {
@@ -434,11 +510,11 @@ class HttpServer::Impl {
         auto expect = header[http::field::expect];
         if (beast::iequals(expect, "100-continue")) {
           http::response<http::empty_body> cont{http::status::continue_, header.version()};
-          s.stream.expires_after(std::chrono::milliseconds(config_.body_timeout_ms));
+          beast::get_lowest_layer(s.stream).expires_after(std::chrono::milliseconds(config_.body_timeout_ms));
           co_await http::async_write(s.stream, cont, asio::redirect_error(asio::use_awaitable, ec));
           if (ec) co_return;
         }
-        s.stream.expires_after(std::chrono::milliseconds(config_.body_timeout_ms));
+        beast::get_lowest_layer(s.stream).expires_after(std::chrono::milliseconds(config_.body_timeout_ms));
         co_await http::async_read(s.stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
         if (ec == http::error::body_limit) {
           co_await write_body_too_large(s);
@@ -457,7 +533,8 @@ class HttpServer::Impl {
   }
 
   // Runs the handler and writes the response. Returns false if the connection must close.
-  asio::awaitable<bool> respond(Session& s, http::request<http::string_body> msg, bool& keep_alive) {
+  template <typename S>
+  asio::awaitable<bool> respond(S& s, http::request<http::string_body> msg, bool& keep_alive) {
     auto started = std::chrono::steady_clock::now();
     Request req;
     std::string_view method_text(msg.method_string().data(), msg.method_string().size());
@@ -476,6 +553,7 @@ class HttpServer::Impl {
     const std::string* given_id = req.header("x-request-id");
     req.request_id = given_id != nullptr && valid_request_id(*given_id) ? *given_id : random_hex_id(8);
     req.remote_address = s.remote;
+    req.secure = S::kSecure;
 
     Response res;
     {
@@ -514,6 +592,10 @@ class HttpServer::Impl {
     head += http_date();
     if (!res.content_type.empty()) append_field(head, "Content-Type", res.content_type);
     append_field(head, "X-Request-Id", req.request_id);
+    if constexpr (S::kSecure) {
+      head += "\r\nStrict-Transport-Security: ";
+      head += kHstsValue;
+    }
     for (const auto& [name, value] : res.headers) append_field(head, name, value);
     if (res.status != 304 && res.status != 204) {
       head += "\r\nContent-Length: ";
@@ -527,7 +609,7 @@ class HttpServer::Impl {
     head += "\r\n\r\n";
 
     error_code ec;
-    s.stream.expires_after(std::chrono::milliseconds(config_.body_timeout_ms));
+    beast::get_lowest_layer(s.stream).expires_after(std::chrono::milliseconds(config_.body_timeout_ms));
     std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
                                               no_body || !res.body ? asio::const_buffer() : asio::buffer(*res.body)};
     co_await asio::async_write(s.stream, buffers, asio::redirect_error(asio::use_awaitable, ec));
@@ -556,6 +638,8 @@ class HttpServer::Impl {
   metrics::Registry* const metrics_;
   metrics::Gauge* connections_gauge_ = nullptr;
   metrics::Counter* rejected_ = nullptr;
+  TlsContextProvider* const tls_;  // null: plain HTTP
+  metrics::Counter* tls_failures_ = nullptr;
 
   asio::io_context ioc_;
   tcp::acceptor acceptor_;
@@ -568,14 +652,15 @@ class HttpServer::Impl {
 
   std::mutex mu_;
   std::condition_variable drained_;
-  std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;  // guarded by mu_
+  std::unordered_map<std::uint64_t, std::weak_ptr<SessionBase>> sessions_;  // guarded by mu_
 
   std::mutex metric_mu_;
   std::unordered_map<std::string, std::unique_ptr<RouteMetrics>> route_metrics_;  // guarded by metric_mu_
 };
 
-HttpServer::HttpServer(const ServerConfig& config, RequestHandler handler, metrics::Registry* metrics)
-    : impl_(std::make_unique<Impl>(config, std::move(handler), metrics)) {}
+HttpServer::HttpServer(const ServerConfig& config, RequestHandler handler, metrics::Registry* metrics,
+                       TlsContextProvider* tls)
+    : impl_(std::make_unique<Impl>(config, std::move(handler), metrics, tls)) {}
 
 HttpServer::~HttpServer() = default;
 

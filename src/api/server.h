@@ -9,6 +9,11 @@
 //   - at most max_connections open connections (further ones get 503 and are closed).
 // Malformed requests get a 400 problem and the connection is closed.
 //
+// TLS: given a TlsContextProvider, every connection first does a TLS handshake (within
+// header_timeout; failures close the connection and count in
+// argus_tls_handshake_failures_total) and keeps the context it started with; responses
+// carry Strict-Transport-Security and Request::secure is true.
+//
 // Lifecycle: start() binds and spawns the I/O threads; stop() stops accepting, closes
 // idle connections, lets in-flight requests finish within a grace period, then closes
 // whatever is left and joins the threads. Both are called from one controlling thread.
@@ -34,9 +39,13 @@ namespace argus::api {
 // req.route (used as the metrics label).
 using RequestHandler = std::function<Response(Request&)>;
 
+class TlsContextProvider;
+
 class HttpServer {
  public:
-  HttpServer(const ServerConfig& config, RequestHandler handler, metrics::Registry* metrics);
+  // `tls` (may be null: plain HTTP) must outlive the server.
+  HttpServer(const ServerConfig& config, RequestHandler handler, metrics::Registry* metrics,
+             TlsContextProvider* tls = nullptr);
   ~HttpServer();  // stops with zero grace if still running
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

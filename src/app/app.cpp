@@ -1,8 +1,11 @@
 #include "app/app.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <atomic>
 #include <cstring>
@@ -11,6 +14,7 @@
 
 #include "api/api.h"
 #include "api/server.h"
+#include "api/tls.h"
 #include "app/wiring.h"
 #include "bus/bus.h"
 #include "core/log.h"
@@ -56,10 +60,9 @@ class LiveCameraStatus final : public api::CameraStatusSource {
       s["dropped"] = {{"detector_busy", ps->dropped_busy},
                       {"queue_full_dropped", ps->dropped_queue_full},
                       {"queue_full_rejected", ps->rejected_queue_full}};
-      s["detector_queue"] = {
-          {"policy", pool.overflow() == OverflowPolicy::kReject ? "reject" : "drop_oldest"},
-          {"depth", pool.queue_depth()},
-          {"capacity", pool.capacity()}};
+      s["detector_queue"] = {{"policy", pool.overflow() == OverflowPolicy::kReject ? "reject" : "drop_oldest"},
+                             {"depth", pool.queue_depth()},
+                             {"capacity", pool.capacity()}};
       s["detector_errors"] = ps->detector_errors;
       s["open_events"] = ps->open_events;
       if (!ps->last_error.empty()) s["detector_error"] = ps->last_error;
@@ -88,6 +91,45 @@ class PushIngress final : public api::FrameIngress {
 
  private:
   ingest::CameraManager* ingest_;
+};
+
+// Reloads the TLS certificate and key when SIGHUP arrives, logging the outcome. Waits
+// only if the creating thread blocks SIGHUP (as `argus serve` does before any thread
+// starts), so a SIGHUP never reaches a thread whose default action would end the process.
+class TlsReloader {
+ public:
+  explicit TlsReloader(api::TlsContextProvider* tls) : tls_(tls) {
+    sigset_t current;
+    sigemptyset(&current);
+    if (pthread_sigmask(SIG_BLOCK, nullptr, &current) == 0 && sigismember(&current, SIGHUP) == 1) {
+      thread_ = std::thread([this] { run(); });
+    }
+  }
+  ~TlsReloader() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    while (!stop_.load()) {
+      timespec tick{0, 200'000'000};
+      if (sigtimedwait(&hup, nullptr, &tick) != SIGHUP) continue;
+      Status s = tls_->reload();
+      if (s.ok()) {
+        log::info("SIGHUP: TLS certificate reloaded", {{"certificate", tls_->describe()}});
+      } else {
+        log::error("SIGHUP: TLS certificate reload failed; keeping the current one", {{"error", s.message()}});
+      }
+    }
+  }
+
+  api::TlsContextProvider* const tls_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
 };
 
 // Creates the data directory and takes an exclusive lock on <data>/argus.lock so two
@@ -124,6 +166,7 @@ struct App::Parts {
   Config config;
   int lock_fd = -1;
   std::unique_ptr<metrics::Registry> metrics;
+  std::unique_ptr<api::TlsContextProvider> tls;  // null when tls.mode is disabled
   std::unique_ptr<Store> store;
   std::unique_ptr<bus::EventBus> bus;
   std::unique_ptr<pipeline::Pipeline> pipeline;
@@ -135,6 +178,7 @@ struct App::Parts {
   std::atomic<bool> stop_controller{false};
   std::unique_ptr<api::Api> api;
   std::unique_ptr<api::HttpServer> server;
+  std::unique_ptr<TlsReloader> tls_reloader;
   bool running = false;
 
   // Keeps ingest and the pipeline in step with the stored cameras: applies every change
@@ -216,6 +260,13 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   parts->metrics = std::make_unique<metrics::Registry>();
   metrics::register_process_metrics(*parts->metrics);
 
+  if (c.tls.mode != TlsMode::kDisabled) {
+    auto tls = api::TlsContextProvider::create(c.tls);
+    if (!tls.ok()) return tls.status().with_context("TLS");
+    parts->tls = std::move(tls).value();
+    log::info("TLS enabled", {{"mode", tls_mode_name(c.tls.mode)}, {"certificate", parts->tls->describe()}});
+  }
+
   StoreOptions store_options;
   store_options.config = c.store;
   store_options.metrics = parts->metrics.get();
@@ -257,7 +308,7 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   parts->api = std::make_unique<api::Api>(deps);
   api::Api* api = parts->api.get();
   parts->server = std::make_unique<api::HttpServer>(
-      c.server, [api](api::Request& req) { return api->handle(req); }, parts->metrics.get());
+      c.server, [api](api::Request& req) { return api->handle(req); }, parts->metrics.get(), parts->tls.get());
   return std::unique_ptr<App>(new App(std::move(parts)));
 }
 
@@ -270,11 +321,13 @@ Status App::start() {
   ARGUS_RETURN_IF_ERROR(p.apply_all_cameras());
   p.camera_controller = std::thread([&p] { p.control_cameras(); });
   ARGUS_RETURN_IF_ERROR(p.server->start());
+  if (p.tls) p.tls_reloader = std::make_unique<TlsReloader>(p.tls.get());
   p.running = true;
   const auto& s = p.config.server;
   log::info("argus is serving", {{"listen", s.listen_host + ":" + std::to_string(p.server->port())},
                                  {"data_dir", p.config.data_dir},
                                  {"io_threads", s.io_threads},
+                                 {"tls", tls_mode_name(p.config.tls.mode)},
                                  {"detector", p.config.detector.kind}});
   return Status();
 }
@@ -285,6 +338,7 @@ void App::stop() {
   if (!parts_ || !parts_->running) return;
   Parts& p = *parts_;
   p.running = false;
+  p.tls_reloader.reset();
   auto grace = std::chrono::milliseconds(p.config.server.shutdown_timeout_ms);
   log::info("shutting down: no new connections; waiting for requests in flight",
             {{"grace_ms", grace.count()}, {"connections", p.server->active_connections()}});

@@ -8,7 +8,11 @@
 #include <set>
 #include <sstream>
 
+#include <unistd.h>
+
 #include <yaml-cpp/yaml.h>
+
+#include "core/url_guard.h"
 
 extern char** environ;
 
@@ -25,6 +29,7 @@ struct Key {
   std::string allowed;
   std::string default_text;
   Setter set;
+  bool list = false;  // also takes a YAML sequence (else comma-separated text)
 };
 
 std::string trim(std::string s) {
@@ -134,6 +139,106 @@ std::string set_listen(const std::string& raw, Config& c) {
   c.server.listen_host = host;
   c.server.listen_port = static_cast<std::uint16_t>(v);
   return "";
+}
+
+// The items of a list value: comma-separated, trimmed, empty items dropped.
+std::vector<std::string> split_list(const std::string& raw) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t comma = raw.find(',', start);
+    std::string item = trim(raw.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (!item.empty()) out.push_back(std::move(item));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+// A list whose every item passes `check` ("" or what is wrong with it).
+Setter string_list(std::function<std::vector<std::string>&(Config&)> field,
+                   std::function<std::string(const std::string&)> check, std::string what) {
+  return [field, check, what](const std::string& raw, Config& c) -> std::string {
+    std::vector<std::string> items = split_list(raw);
+    for (const auto& item : items) {
+      std::string why = check(item);
+      if (!why.empty()) return "\"" + item + "\" " + why + "; must be a list of " + what;
+    }
+    field(c) = std::move(items);
+    return "";
+  };
+}
+
+// A DNS name for a certificate: letters, digits and '-' in dot-separated labels; the first
+// label may be "*".
+std::string check_dns_name(const std::string& name) {
+  if (name.empty() || name.size() > 253) return "is not a host name";
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t dot = name.find('.', start);
+    std::string label = name.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    bool ok = !label.empty() && label.size() <= 63;
+    for (char ch : label) {
+      ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '-' || (ch == '*' && start == 0));
+    }
+    if (label.find('*') != std::string::npos && label != "*") ok = false;
+    if (!ok) return "is not a host name";
+    if (dot == std::string::npos) return "";
+    start = dot + 1;
+  }
+}
+
+std::string check_ip(const std::string& ip) {
+  return IpAddress::parse(ip) ? "" : "is not an IPv4 or IPv6 address (no zone id)";
+}
+
+std::string check_url_rule(const std::string& rule) {
+  return UrlRule::parse(rule).ok() ? "" : "is not a CIDR, an address, a host name or *.domain";
+}
+
+Setter text(std::function<std::string&(Config&)> field) {
+  return [field](const std::string& raw, Config& c) -> std::string {
+    field(c) = raw;
+    return "";
+  };
+}
+
+std::string set_tls_mode(const std::string& raw, Config& c) {
+  if (raw == "disabled")
+    c.tls.mode = TlsMode::kDisabled;
+  else if (raw == "self_signed")
+    c.tls.mode = TlsMode::kSelfSigned;
+  else if (raw == "provided")
+    c.tls.mode = TlsMode::kProvided;
+  else
+    return "must be disabled, self_signed or provided";
+  return "";
+}
+
+Setter url_scope(std::function<UrlScope&(Config&)> field) {
+  return [field](const std::string& raw, Config& c) -> std::string {
+    if (raw == "private")
+      field(c) = UrlScope::kPrivate;
+    else if (raw == "public")
+      field(c) = UrlScope::kPublic;
+    else
+      return "must be private (LAN, link-local and loopback addresses allowed) or public (public addresses only)";
+    return "";
+  };
+}
+
+std::string_view url_scope_name(UrlScope s) { return s == UrlScope::kPrivate ? "private" : "public"; }
+
+// localhost and this machine's name (if it is a valid DNS name).
+std::vector<std::string> default_tls_hostnames() {
+  std::vector<std::string> out = {"localhost"};
+  char buf[256] = {0};
+  if (::gethostname(buf, sizeof buf - 1) == 0) {
+    std::string name = buf;
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    if (name != "localhost" && check_dns_name(name).empty()) out.push_back(name);
+  }
+  return out;
 }
 
 const std::vector<Key>& schema() {
@@ -277,6 +382,56 @@ const std::vector<Key>& schema() {
        duration([](Config& c) -> std::int64_t& { return c.ingest.read_timeout_ms; }, 100, 600'000)},
       {"ingest.offline_after", "ARGUS_INGEST_OFFLINE_AFTER", "duration 100ms..1d", "60s",
        duration([](Config& c) -> std::int64_t& { return c.ingest.offline_after_ms; }, 100, 86'400'000)},
+      // TLS for the HTTP server (api/tls.h).
+      {"tls.mode", "ARGUS_TLS_MODE",
+       "disabled|self_signed|provided (self_signed: a key and certificate made on first start under "
+       "<data_dir>/tls and reused; provided: tls.cert_file and tls.key_file, reloaded on SIGHUP)",
+       "disabled", set_tls_mode},
+      {"tls.cert_file", "ARGUS_TLS_CERT_FILE", "path to a PEM certificate chain (required when provided)",
+       "<data_dir>/tls/cert.pem for self_signed", text([](Config& c) -> std::string& { return c.tls.cert_file; })},
+      {"tls.key_file", "ARGUS_TLS_KEY_FILE", "path to a PEM private key (required when provided)",
+       "<data_dir>/tls/key.pem for self_signed", text([](Config& c) -> std::string& { return c.tls.key_file; })},
+      {"tls.hostnames", "ARGUS_TLS_HOSTNAMES", "list of DNS names for the self-signed certificate",
+       "localhost and the machine's host name",
+       string_list([](Config& c) -> std::vector<std::string>& { return c.tls.hostnames; }, check_dns_name,
+                   "host names (a YAML list or comma-separated)"),
+       true},
+      {"tls.ips", "ARGUS_TLS_IPS", "list of IP addresses for the self-signed certificate", "127.0.0.1, ::1",
+       string_list([](Config& c) -> std::vector<std::string>& { return c.tls.ips; }, check_ip,
+                   "IP addresses (a YAML list or comma-separated)"),
+       true},
+      {"tls.min_version", "ARGUS_TLS_MIN_VERSION", "1.2|1.3", "1.2",
+       [](const std::string& raw, Config& c) -> std::string {
+         if (raw == "1.2")
+           c.tls.min_version = 12;
+         else if (raw == "1.3")
+           c.tls.min_version = 13;
+         else
+           return "must be 1.2 or 1.3 (older versions are not supported)";
+         return "";
+       }},
+      // Where outbound URLs may point (core/url_guard.h): refuses loopback, private,
+      // link-local, metadata and reserved destinations unless allowed.
+      {"security.camera_urls", "ARGUS_SECURITY_CAMERA_URLS",
+       "private|public: camera and snapshot URLs may reach LAN, link-local and loopback addresses (private) "
+       "or public addresses only",
+       "private", url_scope([](Config& c) -> UrlScope& { return c.security.camera_urls; })},
+      {"security.webhook_urls", "ARGUS_SECURITY_WEBHOOK_URLS", "private|public: the same for webhook URLs", "public",
+       url_scope([](Config& c) -> UrlScope& { return c.security.webhook_urls; })},
+      {"security.detector_urls", "ARGUS_SECURITY_DETECTOR_URLS", "private|public: the same for remote detector URLs",
+       "private", url_scope([](Config& c) -> UrlScope& { return c.security.detector_urls; })},
+      {"security.url_allow", "ARGUS_SECURITY_URL_ALLOW",
+       "list of CIDRs (10.1.0.0/16), addresses, host names (cam1.lan) or *.domain always allowed; cloud "
+       "metadata (169.254.169.254) only when listed as that exact address",
+       "(none)",
+       string_list([](Config& c) -> std::vector<std::string>& { return c.security.url_allow; }, check_url_rule,
+                   "CIDRs, addresses, host names or *.domain (a YAML list or comma-separated)"),
+       true},
+      {"security.url_deny", "ARGUS_SECURITY_URL_DENY", "list of the same forms, always refused (wins over url_allow)",
+       "(none)",
+       string_list([](Config& c) -> std::vector<std::string>& { return c.security.url_deny; }, check_url_rule,
+                   "CIDRs, addresses, host names or *.domain (a YAML list or comma-separated)"),
+       true},
   };
   return keys;
 }
@@ -441,6 +596,20 @@ void walk_yaml(const YAML::Node& node, const std::string& section, const std::st
       continue;
     }
     if (const Key* key = find_key(path)) {
+      if (key->list && (kv.second.IsSequence() || kv.second.IsNull())) {
+        std::string joined;
+        bool scalars = true;
+        for (const auto& item : kv.second) {
+          scalars = scalars && item.IsScalar();
+          if (scalars) joined += (joined.empty() ? "" : ",") + item.Scalar();
+        }
+        if (scalars) {
+          L.apply(*key, joined, origin);
+        } else {
+          L.problems.push_back(path + " (" + origin + "): must be a list of single values (" + key->allowed + ")");
+        }
+        continue;
+      }
       if (!kv.second.IsScalar()) {
         L.problems.push_back(path + " (" + origin + "): must be a single value (" + key->allowed + ")");
         continue;
@@ -506,6 +675,18 @@ void emit_json(YAML::Emitter& out, const nlohmann::json& v) {
 
 }  // namespace
 
+std::string_view tls_mode_name(TlsMode m) {
+  switch (m) {
+    case TlsMode::kDisabled:
+      return "disabled";
+    case TlsMode::kSelfSigned:
+      return "self_signed";
+    case TlsMode::kProvided:
+      return "provided";
+  }
+  return "disabled";
+}
+
 std::string_view sqlite_sync_name(SqliteSync s) {
   switch (s) {
     case SqliteSync::kOff:
@@ -565,6 +746,14 @@ Result<Config> load_config(const ConfigSources& sources) {
     }
     L.apply(*key, value, "flag");
   }
+  if (L.config.tls.mode == TlsMode::kProvided) {
+    for (auto [path, value] :
+         {std::pair{"tls.cert_file", &L.config.tls.cert_file}, std::pair{"tls.key_file", &L.config.tls.key_file}}) {
+      if (value->empty()) {
+        L.problems.push_back(std::string(path) + ": required when tls.mode is provided (a PEM file path)");
+      }
+    }
+  }
   if (!L.problems.empty()) {
     std::string msg = "invalid configuration:";
     for (const auto& p : L.problems) msg += "\n  " + p;
@@ -576,6 +765,9 @@ Result<Config> load_config(const ConfigSources& sources) {
   if (!ec) c.data_dir = abs.lexically_normal().string();
   while (c.data_dir.size() > 1 && c.data_dir.back() == '/') c.data_dir.pop_back();
   if (c.store.url.empty()) c.store.url = "sqlite://" + (c.data_dir == "/" ? "" : c.data_dir) + "/argus.db";
+  if (c.tls.cert_file.empty()) c.tls.cert_file = (std::filesystem::path(c.data_dir) / "tls" / "cert.pem").string();
+  if (c.tls.key_file.empty()) c.tls.key_file = (std::filesystem::path(c.data_dir) / "tls" / "key.pem").string();
+  if (c.tls.hostnames.empty()) c.tls.hostnames = default_tls_hostnames();
   return c;
 }
 
@@ -654,6 +846,32 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "backoff_max" << YAML::Value << std::to_string(g.backoff_max_ms) + "ms";
   out << YAML::Key << "read_timeout" << YAML::Value << std::to_string(g.read_timeout_ms) + "ms";
   out << YAML::Key << "offline_after" << YAML::Value << std::to_string(g.offline_after_ms) + "ms";
+  out << YAML::EndMap;
+  auto string_seq = [&out](const std::vector<std::string>& items) {
+    out << YAML::Flow << YAML::BeginSeq;
+    for (const auto& item : items) out << YAML::DoubleQuoted << item;
+    out << YAML::EndSeq;
+  };
+  const TlsConfig& t = c.tls;
+  out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "mode" << YAML::Value << std::string(tls_mode_name(t.mode));
+  out << YAML::Key << "cert_file" << YAML::Value << t.cert_file;
+  out << YAML::Key << "key_file" << YAML::Value << t.key_file;
+  out << YAML::Key << "hostnames" << YAML::Value;
+  string_seq(t.hostnames);
+  out << YAML::Key << "ips" << YAML::Value;
+  string_seq(t.ips);
+  out << YAML::Key << "min_version" << YAML::Value << YAML::DoubleQuoted << (t.min_version == 13 ? "1.3" : "1.2");
+  out << YAML::EndMap;
+  const SecurityConfig& sec = c.security;
+  out << YAML::Key << "security" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "camera_urls" << YAML::Value << std::string(url_scope_name(sec.camera_urls));
+  out << YAML::Key << "webhook_urls" << YAML::Value << std::string(url_scope_name(sec.webhook_urls));
+  out << YAML::Key << "detector_urls" << YAML::Value << std::string(url_scope_name(sec.detector_urls));
+  out << YAML::Key << "url_allow" << YAML::Value;
+  string_seq(sec.url_allow);
+  out << YAML::Key << "url_deny" << YAML::Value;
+  string_seq(sec.url_deny);
   out << YAML::EndMap;
   out << YAML::Key << "cameras" << YAML::Value << YAML::BeginSeq;
   for (const auto& cam : c.cameras) {

@@ -83,6 +83,31 @@ struct IngestSettings {
   std::int64_t offline_after_ms = 60'000;
 };
 
+// TLS for the HTTP server (api/tls.h). load_config fills the defaults that depend on the
+// data directory and the machine: the file paths and the host names.
+enum class TlsMode { kDisabled, kSelfSigned, kProvided };
+
+struct TlsConfig {
+  TlsMode mode = TlsMode::kDisabled;
+  std::string cert_file;                                // PEM chain; self_signed default <data_dir>/tls/cert.pem
+  std::string key_file;                                 // PEM key; self_signed default <data_dir>/tls/key.pem
+  std::vector<std::string> hostnames;                   // self_signed SANs; default localhost and the machine's name
+  std::vector<std::string> ips = {"127.0.0.1", "::1"};  // self_signed SANs
+  int min_version = 12;                                 // 12 = TLS 1.2, 13 = TLS 1.3
+};
+
+// Where outbound URLs (cameras, webhooks, remote detectors) may point (core/url_guard.h).
+// kPrivate also allows private, link-local and loopback addresses; kPublic only public ones.
+enum class UrlScope { kPrivate, kPublic };
+
+struct SecurityConfig {
+  UrlScope camera_urls = UrlScope::kPrivate;  // cameras usually live on the LAN
+  UrlScope webhook_urls = UrlScope::kPublic;
+  UrlScope detector_urls = UrlScope::kPrivate;
+  std::vector<std::string> url_allow;  // CIDRs, addresses, host names, *.domain: always allowed
+  std::vector<std::string> url_deny;   // same forms: always refused (wins over url_allow)
+};
+
 struct Config {
   std::string data_dir = "./data";  // made absolute by load_config
   ServerConfig server;
@@ -91,6 +116,8 @@ struct Config {
   DetectorSettings detector;
   PipelineSettings pipeline;
   IngestSettings ingest;
+  TlsConfig tls;
+  SecurityConfig security;
   std::vector<Camera> cameras;  // declared in the file; upserted at start
 };
 
@@ -115,5 +142,6 @@ std::string config_reference();
 std::string config_to_yaml(const Config& config);
 
 std::string_view sqlite_sync_name(SqliteSync s);
+std::string_view tls_mode_name(TlsMode m);
 
 }  // namespace argus

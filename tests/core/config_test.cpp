@@ -69,10 +69,26 @@ const std::vector<std::pair<std::string, std::string>> kPipelineKeys = {
     {"ingest.offline_after", "ARGUS_INGEST_OFFLINE_AFTER"},
 };
 
+// The TLS and outbound URL keys (config_security_test.cpp exercises them).
+const std::vector<std::pair<std::string, std::string>> kSecurityKeys = {
+    {"tls.mode", "ARGUS_TLS_MODE"},
+    {"tls.cert_file", "ARGUS_TLS_CERT_FILE"},
+    {"tls.key_file", "ARGUS_TLS_KEY_FILE"},
+    {"tls.hostnames", "ARGUS_TLS_HOSTNAMES"},
+    {"tls.ips", "ARGUS_TLS_IPS"},
+    {"tls.min_version", "ARGUS_TLS_MIN_VERSION"},
+    {"security.camera_urls", "ARGUS_SECURITY_CAMERA_URLS"},
+    {"security.webhook_urls", "ARGUS_SECURITY_WEBHOOK_URLS"},
+    {"security.detector_urls", "ARGUS_SECURITY_DETECTOR_URLS"},
+    {"security.url_allow", "ARGUS_SECURITY_URL_ALLOW"},
+    {"security.url_deny", "ARGUS_SECURITY_URL_DENY"},
+};
+
 // Every key of the schema, as documented.
 const std::vector<std::pair<std::string, std::string>> kKeys = [] {
   auto all = kFoundationKeys;
   all.insert(all.end(), kPipelineKeys.begin(), kPipelineKeys.end());
+  all.insert(all.end(), kSecurityKeys.begin(), kSecurityKeys.end());
   return all;
 }();
 
@@ -285,8 +301,10 @@ TEST_F(ConfigTest, ValuesAreTrimmed) {
 TEST_F(ConfigTest, UnknownTopLevelKeyListsAllowedKeys) {
   std::string msg = load_error(file_sources("colour: red\n"));
   EXPECT_THAT(msg, HasSubstr("colour (file " + config_path() + "): unknown key"));
-  EXPECT_THAT(msg,
-              HasSubstr("allowed top-level keys: cameras, data_dir, detector, ingest, log, pipeline, server, store"));
+  EXPECT_THAT(
+      msg,
+      HasSubstr(
+          "allowed top-level keys: cameras, data_dir, detector, ingest, log, pipeline, security, server, store, tls"));
 }
 
 TEST_F(ConfigTest, UnknownNestedKeyListsAllowedKeys) {
