@@ -6,6 +6,8 @@
 
 #include "api/json_body.h"
 #include "api/problem.h"
+#include "api/security.h"
+#include "auth/auth_service.h"
 #include "core/log.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
@@ -18,11 +20,26 @@ Api::Api(ApiDeps deps)
   add_camera_routes();
   add_event_routes();
   add_detection_routes();
+  add_auth_routes();
+  add_user_routes();
 }
 
 Api::~Api() = default;
 
 Response Api::handle(Request& req) {
+  Response r = route(req);
+  deps_.gate->finish(req, r);
+  return r;
+}
+
+Response Api::route(Request& req) {
+  if (req.method == Method::kOptions && req.header("origin") != nullptr &&
+      req.header("access-control-request-method") != nullptr) {
+    Request probe = req;
+    probe.method = Method::kOther;  // never matches a route: yields the Allow list
+    Router::Match pm = router_.match(probe);
+    return deps_.gate->preflight(req, pm.status == 405 ? pm.allow : "");
+  }
   Router::Match m = router_.match(req);
   if (m.status == 404) {
     return problem(404, "not-found", "no resource at " + req.path, req);
@@ -33,18 +50,43 @@ Response Api::handle(Request& req) {
     r.set_header("Allow", m.allow);
     return r;
   }
-  return (*m.handler)(req);
+  if (auto denied = deps_.gate->admit(req, m.route->access)) return std::move(*denied);
+  return m.route->handler(req);
+}
+
+void Api::audit(const Request& req, const std::string& action, const std::string& target, const std::string& outcome,
+                const nlohmann::json& details) {
+  AuditRecord a;
+  if (req.principal) {
+    a.actor = req.principal->actor();
+    a.actor_kind = std::string(auth::principal_kind_name(req.principal->kind));
+  } else {
+    a.actor_kind = "anonymous";
+  }
+  a.ip = req.client_ip();
+  a.request_id = req.request_id;
+  a.action = action;
+  a.target = target;
+  a.outcome = outcome;
+  a.details = details.dump();
+  Status s = deps_.auth->record_audit(std::move(a));
+  if (!s.ok()) log::error("audit write failed", {{"action", action}, {"error", s.message()}});
+}
+
+std::optional<Response> Api::hide_camera(const Request& req, const std::string& camera_id) {
+  if (!req.principal || req.principal->can_see_camera(camera_id)) return std::nullopt;
+  return problem(404, "not-found", "no camera '" + camera_id + "'", req);
 }
 
 void Api::add_system_routes() {
-  router_.add(Method::kGet, "/health", [](Request&) {
+  router_.add(Method::kGet, "/health", Access::open(), [](Request&) {
     static const auto kBody = std::make_shared<const std::string>(R"({"status":"pass"})");
     Response r = Response::bytes(200, kBody, "application/health+json");
     r.set_header("Cache-Control", "no-store");
     return r;
   });
 
-  router_.add(Method::kGet, "/ready", [this](Request&) {
+  router_.add(Method::kGet, "/ready", Access::open(), [this](Request&) {
     nlohmann::json checks = nlohmann::json::object();
     std::string overall = "pass";
     std::string now = format_rfc3339(deps_.clock->now_ms());
@@ -68,11 +110,26 @@ void Api::add_system_routes() {
     return r;
   });
 
-  router_.add(Method::kGet, "/metrics", [this](Request&) {
+  const Access metrics_access =
+      deps_.gate->options().metrics_public ? Access::open() : Access::needs(auth::Permission::system_read);
+  router_.add(Method::kGet, "/metrics", metrics_access, [this](Request&) {
     return Response::text(200, deps_.metrics->expose(), "text/plain; version=0.0.4; charset=utf-8");
   });
 
-  router_.add(Method::kGet, "/api/v1/system/info", [this](Request&) {
+  // Every route and who may call it: for operators, and for tests that walk the router.
+  router_.add(Method::kGet, "/api/v1/system/routes", Access::needs(auth::Permission::system_read), [this](Request&) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const RouteInfo& r : router_.routes()) {
+      std::string access = r.access.kind == Access::Kind::kPublic          ? "public"
+                           : r.access.kind == Access::Kind::kAuthenticated ? "authenticated"
+                                                                           : std::string(auth::permission_name(
+                                                                                 r.access.permission));
+      items.push_back({{"method", method_name(r.method)}, {"path", r.pattern}, {"access", access}});
+    }
+    return Response::json(200, {{"items", std::move(items)}});
+  });
+
+  router_.add(Method::kGet, "/api/v1/system/info", Access::needs(auth::Permission::system_read), [this](Request&) {
     double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     StoreStats st = deps_.store->stats();
     nlohmann::json doc{{"version", ARGUS_VERSION},

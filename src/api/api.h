@@ -28,6 +28,9 @@ class EventBus;
 namespace pipeline {
 class Pipeline;
 }
+namespace auth {
+class AuthService;
+}
 }  // namespace argus
 
 namespace argus::api {
@@ -52,8 +55,12 @@ class FrameIngress {
   virtual Status push(const std::string& camera_id, std::string bytes) = 0;
 };
 
+class Gatekeeper;
+
 struct ApiDeps {
   Store* store = nullptr;                      // required
+  auth::AuthService* auth = nullptr;           // required
+  Gatekeeper* gate = nullptr;                  // required: authentication, limits, headers
   metrics::Registry* metrics = nullptr;        // required
   const CameraStatusSource* status = nullptr;  // required
   const Clock* clock = &system_clock();
@@ -71,6 +78,8 @@ class Api {
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 
+  // Routes `req` through the gatekeeper (authentication, rate limits, the route's Access)
+  // to its handler, and adds the security headers to whatever is answered.
   Response handle(Request& req);
   const Router& router() const { return router_; }
 
@@ -80,6 +89,14 @@ class Api {
   void add_camera_routes();
   void add_event_routes();
   void add_detection_routes();
+  void add_auth_routes();
+  void add_user_routes();
+  Response route(Request& req);
+  // Appends an audit line for `req`'s caller (outcome "ok", "denied" or "failed").
+  void audit(const Request& req, const std::string& action, const std::string& target, const std::string& outcome,
+             const nlohmann::json& details = nlohmann::json::object());
+  // 404 unless the caller may see `camera_id` (so other cameras look absent).
+  std::optional<Response> hide_camera(const Request& req, const std::string& camera_id);
   void publish_camera(const std::string& type, const Camera& camera);
 
   Response list_cameras(Request& req);

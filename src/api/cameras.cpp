@@ -3,6 +3,7 @@
 #include "api/cameras_cache.h"
 #include "api/json_body.h"
 #include "api/problem.h"
+#include "auth/principal.h"
 #include "bus/bus.h"
 #include "store/store.h"
 
@@ -37,16 +38,28 @@ void Api::publish_camera(const std::string& type, const Camera& camera) {
 
 void Api::add_camera_routes() {
   cache_ = std::make_unique<CamerasCache>();
-  router_.add(Method::kGet, "/api/v1/cameras", [this](Request& r) { return list_cameras(r); });
-  router_.add(Method::kPost, "/api/v1/cameras", [this](Request& r) { return create_camera(r); });
-  router_.add(Method::kGet, "/api/v1/cameras/{id}", [this](Request& r) { return get_camera(r); });
-  router_.add(Method::kPatch, "/api/v1/cameras/{id}", [this](Request& r) { return patch_camera(r); });
-  router_.add(Method::kDelete, "/api/v1/cameras/{id}", [this](Request& r) { return delete_camera(r); });
+  router_.add(Method::kGet, "/api/v1/cameras", Access::needs(auth::Permission::cameras_read), [this](Request& r) { return list_cameras(r); });
+  router_.add(Method::kPost, "/api/v1/cameras", Access::needs(auth::Permission::cameras_write), [this](Request& r) { return create_camera(r); });
+  router_.add(Method::kGet, "/api/v1/cameras/{id}", Access::needs(auth::Permission::cameras_read), [this](Request& r) { return get_camera(r); });
+  router_.add(Method::kPatch, "/api/v1/cameras/{id}", Access::needs(auth::Permission::cameras_write), [this](Request& r) { return patch_camera(r); });
+  router_.add(Method::kDelete, "/api/v1/cameras/{id}", Access::needs(auth::Permission::cameras_write), [this](Request& r) { return delete_camera(r); });
 }
 
 Response Api::list_cameras(Request& req) {
   Paging paging;
   if (auto err = parse_paging(req, paging)) return *err;
+  if (req.principal && req.principal->cameras) {
+    // A caller limited to some cameras sees only those (pages may hold fewer than limit).
+    auto page = deps_.store->list_cameras({paging.after, paging.limit});
+    if (!page.ok()) return status_problem(page.status(), req);
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& c : page->items) {
+      if (req.principal->can_see_camera(c.id)) items.push_back(camera_view(c, *deps_.status));
+    }
+    nlohmann::json doc{{"items", std::move(items)}};
+    if (page->next_after) doc["next_cursor"] = encode_cursor(*page->next_after);
+    return Response::json(200, doc);
+  }
   const std::uint64_t cam_rev = deps_.store->cameras_revision();
   const std::uint64_t status_rev = deps_.status->revision();
   std::string key = std::to_string(paging.limit) + "\n" + paging.after;
@@ -88,6 +101,9 @@ Response Api::create_camera(Request& req) {
   FieldErrors errors;
   camera_from_json(doc, cam, errors);
   if (!errors.empty()) return validation_problem(errors, req);
+  if (req.principal && req.principal->cameras) {
+    return problem(403, "forbidden", "a caller limited to some cameras cannot create cameras", req);
+  }
   auto created = deps_.store->create_camera(std::move(cam));
   if (!created.ok()) {
     if (created.status().code() == StatusCode::kAlreadyExists) {
@@ -96,6 +112,7 @@ Response Api::create_camera(Request& req) {
     return status_problem(created.status(), req);
   }
   publish_camera("created", *created);
+  audit(req, "camera.create", created->id, "ok");
   Response r = Response::json(201, camera_view(*created, *deps_.status));
   r.set_header("Location", "/api/v1/cameras/" + created->id);
   r.set_header("ETag", camera_etag(*created));
@@ -103,6 +120,7 @@ Response Api::create_camera(Request& req) {
 }
 
 Response Api::get_camera(Request& req) {
+  if (auto hidden = hide_camera(req, req.param("id"))) return *hidden;
   auto cam = deps_.store->get_camera(req.param("id"));
   if (!cam.ok()) return status_problem(cam.status(), req);
   std::string etag = camera_etag(*cam);
@@ -119,6 +137,7 @@ Response Api::patch_camera(Request& req) {
     return validation_problem({{"", "a merge patch (RFC 7396) must be a JSON object"}}, req);
   }
   const std::string& id = req.param("id");
+  if (auto hidden = hide_camera(req, id)) return *hidden;
   auto current = deps_.store->get_camera(id);
   if (!current.ok()) return status_problem(current.status(), req);
   if (const std::string* im = req.header("if-match"); im != nullptr) {
@@ -145,11 +164,17 @@ Response Api::patch_camera(Request& req) {
     return status_problem(saved.status(), req);
   }
   publish_camera("updated", *saved);
+  audit(req, "camera.update", saved->id, "ok", {{"fields", [&] {
+                                                  nlohmann::json f = nlohmann::json::array();
+                                                  for (const auto& [k, _] : patch.items()) f.push_back(k);
+                                                  return f;
+                                                }()}});
   return with_etag(Response::json(200, camera_view(*saved, *deps_.status)), camera_etag(*saved));
 }
 
 Response Api::delete_camera(Request& req) {
   const std::string& id = req.param("id");
+  if (auto hidden = hide_camera(req, id)) return *hidden;
   std::optional<std::int64_t> expected;
   auto current = deps_.store->get_camera(id);
   if (!current.ok()) return status_problem(current.status(), req);
@@ -167,6 +192,7 @@ Response Api::delete_camera(Request& req) {
     return status_problem(s, req);
   }
   publish_camera("deleted", *current);
+  audit(req, "camera.delete", id, "ok");
   return Response::empty(204);
 }
 

@@ -52,7 +52,7 @@ std::optional<Response> image_from_request(const Request& req, std::string_view&
 }  // namespace
 
 void Api::add_detection_routes() {
-  router_.add(Method::kPost, "/api/v1/detect", [this](Request& req) {
+  router_.add(Method::kPost, "/api/v1/detect", Access::needs(auth::Permission::detect_run), [this](Request& req) {
     if (deps_.pipeline == nullptr) return problem(503, "unavailable", "no detector is configured", req);
     std::string_view image;
     std::optional<double> min_conf;
@@ -83,7 +83,7 @@ void Api::add_detection_routes() {
   });
 
   // DeepStack answers errors as {"success": false, "error": "..."} with an HTTP error code.
-  router_.add(Method::kPost, "/v1/vision/detection", [this](Request& req) {
+  router_.add(Method::kPost, "/v1/vision/detection", Access::needs(auth::Permission::detect_run), [this](Request& req) {
     auto fail = [](int status, const std::string& msg) {
       return Response::json(status, {{"success", false}, {"error", msg}});
     };
@@ -112,8 +112,9 @@ void Api::add_detection_routes() {
     return Response::json(200, {{"success", true}, {"predictions", predictions}});
   });
 
-  router_.add(Method::kPost, "/api/v1/cameras/{id}/frames", [this](Request& req) {
+  router_.add(Method::kPost, "/api/v1/cameras/{id}/frames", Access::needs(auth::Permission::frames_push), [this](Request& req) {
     if (deps_.frames == nullptr) return problem(503, "unavailable", "frame ingestion is not running", req);
+    if (auto hidden = hide_camera(req, req.param("id"))) return *hidden;
     std::string_view image;
     if (auto err = image_from_request(req, image, nullptr)) return *err;
     Status s = deps_.frames->push(req.param("id"), std::string(image));

@@ -8,6 +8,7 @@
 #include "api/api.h"
 #include "api/json_body.h"
 #include "api/problem.h"
+#include "auth/principal.h"
 #include "pipeline/processor.h"
 #include "store/store.h"
 
@@ -53,7 +54,7 @@ std::optional<std::string> read_media(const std::string& root, const std::string
 }  // namespace
 
 void Api::add_event_routes() {
-  router_.add(Method::kGet, "/api/v1/events", [this](Request& req) {
+  router_.add(Method::kGet, "/api/v1/events", Access::needs(auth::Permission::events_read), [this](Request& req) {
     Paging paging;
     if (auto err = parse_paging(req, paging)) return *err;
     EventQuery q;
@@ -61,6 +62,13 @@ void Api::add_event_routes() {
     q.after = paging.after;
     q.camera = req.query_param("camera").value_or("");
     q.label = req.query_param("label").value_or("");
+    if (req.principal && req.principal->cameras) {
+      if (!q.camera.empty()) {
+        if (auto hidden = hide_camera(req, q.camera)) return *hidden;
+      } else {
+        q.cameras = req.principal->cameras;  // only what the caller may see
+      }
+    }
     if (auto err = parse_time_param(req, "from", q.from)) return *err;
     if (auto err = parse_time_param(req, "to", q.to)) return *err;
     auto page = deps_.store->list_events(q);
@@ -72,15 +80,21 @@ void Api::add_event_routes() {
     return Response::json(200, doc);
   });
 
-  router_.add(Method::kGet, "/api/v1/events/{id}", [this](Request& req) {
+  router_.add(Method::kGet, "/api/v1/events/{id}", Access::needs(auth::Permission::events_read), [this](Request& req) {
     auto e = deps_.store->get_event(req.param("id"));
     if (!e.ok()) return status_problem(e.status(), req);
+    if (req.principal && !req.principal->can_see_camera(e->camera_id)) {
+      return problem(404, "not-found", "no event '" + req.param("id") + "'", req);
+    }
     return Response::json(200, pipeline::event_to_json(*e));
   });
 
-  router_.add(Method::kGet, "/api/v1/events/{id}/snapshot.jpg", [this](Request& req) {
+  router_.add(Method::kGet, "/api/v1/events/{id}/snapshot.jpg", Access::needs(auth::Permission::media_read), [this](Request& req) {
     auto e = deps_.store->get_event(req.param("id"));
     if (!e.ok()) return status_problem(e.status(), req);
+    if (req.principal && !req.principal->can_see_camera(e->camera_id)) {
+      return problem(404, "not-found", "no event '" + req.param("id") + "'", req);
+    }
     if (e->snapshot.empty() || deps_.media_dir.empty()) {
       return problem(404, "not-found", "event " + e->id + " has no snapshot (yet)", req);
     }
@@ -98,11 +112,12 @@ void Api::add_event_routes() {
     return r;
   });
 
-  router_.add(Method::kGet, "/api/v1/counts", [this](Request& req) {
+  router_.add(Method::kGet, "/api/v1/counts", Access::needs(auth::Permission::counts_read), [this](Request& req) {
     CountQuery q;
     auto camera = req.query_param("camera");
     if (!camera || camera->empty()) return problem(400, "bad-request", "camera is required", req);
     q.camera = *camera;
+    if (auto hidden = hide_camera(req, q.camera)) return *hidden;
     auto zone = req.query_param("zone");
     auto line = req.query_param("line");
     if (zone && line) return problem(400, "bad-request", "give zone or line, not both", req);

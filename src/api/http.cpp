@@ -53,6 +53,19 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
   return std::nullopt;
 }
 
+std::string Request::client_ip() const {
+  // remote_address is "a.b.c.d:port" or "[v6]:port" / "v6:port" as the server wrote it.
+  std::string_view a = remote_address;
+  if (!a.empty() && a.front() == '[') {
+    auto close = a.find(']');
+    return std::string(close == std::string_view::npos ? a : a.substr(1, close - 1));
+  }
+  auto colon = a.rfind(':');
+  if (colon == std::string_view::npos) return std::string(a);
+  if (a.find(':') != colon) return std::string(a.substr(0, colon));  // v6 address followed by :port
+  return std::string(a.substr(0, colon));
+}
+
 const std::string& Request::param(std::string_view name) const {
   static const std::string kEmpty;
   for (const auto& [k, v] : path_params) {

@@ -11,6 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
+namespace argus::auth {
+struct Principal;
+}
+
 namespace argus::api {
 
 enum class Method { kGet, kHead, kPost, kPut, kPatch, kDelete, kOptions, kOther };
@@ -33,6 +37,9 @@ struct Request {
   // Filled by the router.
   std::string route;   // the matched template, e.g. "/api/v1/cameras/{id}"
   Fields path_params;  // decoded
+  // Set by Api before a non-public handler runs: who is calling, with their permissions
+  // and camera scope.
+  std::shared_ptr<const auth::Principal> principal;
 
   // Case-insensitive header lookup (names are stored lower-case); nullptr if absent.
   const std::string* header(std::string_view lower_name) const;
@@ -40,6 +47,8 @@ struct Request {
   std::optional<std::string> query_param(std::string_view name) const;
   // A path parameter the route declares; "" if absent.
   const std::string& param(std::string_view name) const;
+  // The client's address without the port ("127.0.0.1", "::1").
+  std::string client_ip() const;
 };
 
 struct Response {

@@ -45,6 +45,13 @@ Response status_problem(const Status& status, const Request& req) {
       return problem(412, "precondition-failed", status.message(), req);
     case StatusCode::kInvalidArgument:
       return problem(400, "bad-request", status.message(), req);
+    case StatusCode::kUnauthenticated: {
+      Response r = problem(401, "unauthorized", status.message(), req);
+      r.set_header("WWW-Authenticate", R"(Bearer realm="argus")");
+      return r;
+    }
+    case StatusCode::kPermissionDenied:
+      return problem(403, "forbidden", status.message(), req);
     case StatusCode::kResourceExhausted:
     case StatusCode::kUnavailable: {
       log::warn("request refused: dependency busy or unavailable", {{"error", status.to_string()}});

@@ -1,5 +1,6 @@
 #include "api/router.h"
 
+#include <algorithm>
 #include <map>
 
 namespace argus::api {
@@ -9,7 +10,7 @@ struct Router::Node {
   std::unique_ptr<Node> param;  // child for "{name}"
   std::string param_name;
   std::string pattern;  // set on terminal nodes
-  std::map<Method, Handler> handlers;
+  std::map<Method, Route> handlers;
 };
 
 Router::Router() : root_(std::make_unique<Node>()) {}
@@ -32,7 +33,7 @@ std::vector<std::string_view> split_path(std::string_view path) {
 
 }  // namespace
 
-void Router::add(Method method, const std::string& pattern, Handler handler) {
+void Router::add(Method method, const std::string& pattern, Access access, Handler handler) {
   Node* node = root_.get();
   for (std::string_view seg : split_path(pattern)) {
     if (seg.size() >= 2 && seg.front() == '{' && seg.back() == '}') {
@@ -50,8 +51,14 @@ void Router::add(Method method, const std::string& pattern, Handler handler) {
     }
   }
   node->pattern = pattern;
-  if (node->handlers.find(method) == node->handlers.end()) routes_.push_back({method, pattern});
-  node->handlers[method] = std::move(handler);
+  auto known = std::find_if(routes_.begin(), routes_.end(),
+                            [&](const RouteInfo& r) { return r.method == method && r.pattern == pattern; });
+  if (known == routes_.end()) {
+    routes_.push_back({method, pattern, access});
+  } else {
+    known->access = access;
+  }
+  node->handlers[method] = Route{access, std::move(handler)};
 }
 
 Router::Match Router::match(Request& req) const {
@@ -87,7 +94,7 @@ Router::Match Router::match(Request& req) const {
     return m;
   }
   m.status = 200;
-  m.handler = &h->second;
+  m.route = &h->second;
   req.route = node->pattern;
   req.path_params = std::move(params);
   return m;

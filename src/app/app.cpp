@@ -13,8 +13,11 @@
 #include <thread>
 
 #include "api/api.h"
+#include "api/security.h"
 #include "api/server.h"
 #include "api/tls.h"
+#include "auth/auth_service.h"
+#include "auth/signing_keys.h"
 #include "app/wiring.h"
 #include "bus/bus.h"
 #include "core/log.h"
@@ -173,6 +176,9 @@ struct App::Parts {
   std::unique_ptr<ingest::CameraManager> ingest;
   std::unique_ptr<LiveCameraStatus> status;
   std::unique_ptr<PushIngress> push;
+  std::unique_ptr<auth::SigningKeys> signing_keys;
+  std::unique_ptr<auth::AuthService> auth;
+  std::unique_ptr<api::Gatekeeper> gate;
   std::unique_ptr<bus::Subscription> camera_changes;
   std::thread camera_controller;
   std::atomic<bool> stop_controller{false};
@@ -180,6 +186,8 @@ struct App::Parts {
   std::unique_ptr<api::HttpServer> server;
   std::unique_ptr<TlsReloader> tls_reloader;
   bool running = false;
+
+  Status build_auth();
 
   // Keeps ingest and the pipeline in step with the stored cameras: applies every change
   // published on the `cameras` topic, and resynchronizes everything if it missed one.
@@ -229,6 +237,9 @@ struct App::Parts {
   ~Parts() {
     server.reset();
     api.reset();
+    gate.reset();
+    auth.reset();
+    signing_keys.reset();
     stop_controller = true;
     if (camera_changes) camera_changes->close();
     if (camera_controller.joinable()) camera_controller.join();
@@ -244,6 +255,52 @@ struct App::Parts {
     if (lock_fd >= 0) ::close(lock_fd);
   }
 };
+
+// Users, tokens and the request gate. On first start creates the admin user; a generated
+// password is printed once (and left in <data>/initial-admin-password, mode 0600).
+Status App::Parts::build_auth() {
+  Parts& p = *this;
+  const Config& c = p.config;
+  auto ring = auth::SigningKeys::open(c.data_dir, {}, &system_clock());
+  if (!ring.ok()) return ring.status().with_context("JWT signing keys");
+  p.signing_keys = std::move(ring).value();
+  auth::AuthOptions o;
+  o.access_ttl_s = c.auth.access_ttl_ms / 1000;
+  o.refresh_ttl_s = c.auth.refresh_ttl_ms / 1000;
+  o.metrics = p.metrics.get();
+  p.auth = std::make_unique<auth::AuthService>(p.store.get(), &system_clock(), p.signing_keys.get(), o);
+  std::optional<std::string> password;
+  if (const char* env = std::getenv("ARGUS_ADMIN_PASSWORD"); env != nullptr && *env != '\0') password = env;
+  std::optional<std::filesystem::path> password_file;
+  if (!c.auth.admin_password_file.empty()) password_file = c.auth.admin_password_file;
+  auto boot = p.auth->bootstrap_admin(c.data_dir, password, password_file);
+  if (!boot.ok()) return boot.status().with_context("create the admin user");
+  if (boot->created) {
+    if (boot->generated_password) {
+      // Printed once, on the console only (never through the log).
+      std::fprintf(stderr,
+                   "\n  Argus created the user 'admin' with the password:\n\n      %s\n\n"
+                   "  It is also in %s (readable by you only). Sign in with\n"
+                   "      argus login --user admin\n  and change it (argus passwd, or PATCH /api/v1/users/me/password).\n\n",
+                   boot->generated_password->c_str(), boot->password_file.string().c_str());
+    }
+    log::info("admin user created", {{"username", boot->username},
+                                     {"password", boot->generated_password ? "generated" : "from configuration"}});
+  }
+  api::SecurityOptions so;
+  so.cors_origins = c.server.cors_origins;
+  so.metrics_public = c.server.metrics_public;
+  auto policy = [](const char* name, const RateConfig& r) {
+    return auth::RateLimitPolicy{name, r.rate, r.period_ms, r.burst};
+  };
+  so.auth_rate = policy("login", c.auth.login_rate);
+  so.read_rate = policy("read", c.auth.read_rate);
+  so.write_rate = policy("write", c.auth.write_rate);
+  auto made = api::Gatekeeper::create(p.auth.get(), so, &system_clock(), p.metrics.get());
+  if (!made.ok()) return made.status();
+  p.gate = std::move(made).value();
+  return Status();
+}
 
 App::App(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
@@ -297,8 +354,12 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   parts->status = std::make_unique<LiveCameraStatus>(parts->ingest.get(), pipe, &system_clock());
   parts->push = std::make_unique<PushIngress>(parts->ingest.get());
 
+  ARGUS_RETURN_IF_ERROR(parts->build_auth());
+
   api::ApiDeps deps;
   deps.store = parts->store.get();
+  deps.auth = parts->auth.get();
+  deps.gate = parts->gate.get();
   deps.metrics = parts->metrics.get();
   deps.status = parts->status.get();
   deps.bus = parts->bus.get();

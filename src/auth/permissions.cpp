@@ -9,7 +9,7 @@ namespace {
 constexpr std::array<std::string_view, kPermissionCount> kPermissionNames = {
     "cameras:read", "cameras:write", "events:read",  "events:review", "events:delete", "counts:read",
     "alerts:read",  "alerts:write",  "users:admin",  "keys:manage",   "system:read",   "system:admin",
-    "jobs:read",    "jobs:write",    "streams:read", "media:read",    "audit:read",    "detect:run",
+    "jobs:read",    "jobs:write",    "streams:read", "media:read",    "audit:read",    "detect:run",    "frames:push",
 };
 
 }  // namespace
@@ -101,7 +101,7 @@ PermissionSet role_permissions(Role role) {
                                         P::jobs_read,    P::system_read, P::streams_read, P::media_read};
   static const PermissionSet kOperator =
       kViewer | PermissionSet{P::cameras_write, P::events_review, P::events_delete, P::alerts_write,
-                              P::jobs_write,    P::detect_run,    P::keys_manage};
+                              P::jobs_write,    P::detect_run,    P::keys_manage, P::frames_push};
   switch (role) {
     case Role::admin:
       return PermissionSet::all();

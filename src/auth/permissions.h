@@ -36,9 +36,10 @@ enum class Permission : std::uint8_t {
   media_read,
   audit_read,
   detect_run,
+  frames_push,  // push frames into a `push` camera
 };
 
-inline constexpr std::size_t kPermissionCount = static_cast<std::size_t>(Permission::detect_run) + 1;
+inline constexpr std::size_t kPermissionCount = static_cast<std::size_t>(Permission::frames_push) + 1;
 
 // "cameras:read", "events:review", "keys:manage", ...
 std::string_view permission_name(Permission p);
@@ -91,7 +92,7 @@ std::optional<Role> parse_role(std::string_view name);
 // What each role may do:
 //  - viewer: cameras, events, counts, alerts, jobs, system, streams and media read;
 //  - operator: viewer plus cameras:write, events:review, events:delete, alerts:write,
-//    jobs:write, detect:run and keys:manage;
+//    jobs:write, detect:run, frames:push and keys:manage;
 //  - admin: every permission (users:admin, system:admin and audit:read only here).
 PermissionSet role_permissions(Role role);
 

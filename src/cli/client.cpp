@@ -19,7 +19,8 @@ void global_init() {
 
 }  // namespace
 
-Client::Client(std::string server, long timeout_ms) : server_(std::move(server)), timeout_ms_(timeout_ms) {
+Client::Client(std::string server, std::string token, long timeout_ms)
+    : server_(std::move(server)), token_(std::move(token)), timeout_ms_(timeout_ms) {
   while (!server_.empty() && server_.back() == '/') server_.pop_back();
   if (server_.find("://") == std::string::npos) server_ = "http://" + server_;
 }
@@ -34,6 +35,7 @@ Result<HttpResult> Client::request(const std::string& method, const std::string&
   curl_slist* headers = nullptr;
   if (!content_type.empty()) headers = curl_slist_append(headers, ("Content-Type: " + content_type).c_str());
   headers = curl_slist_append(headers, "Accept: application/json");
+  if (!token_.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + token_).c_str());
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);

@@ -17,7 +17,8 @@ struct HttpResult {
 class Client {
  public:
   // `server` is a base URL such as http://127.0.0.1:8080 (no trailing slash needed).
-  explicit Client(std::string server, long timeout_ms = 10'000);
+  // `token` (an access token or API key), when set, is sent as "Authorization: Bearer".
+  explicit Client(std::string server, std::string token = "", long timeout_ms = 10'000);
 
   // Unavailable when the server cannot be reached (connection refused, DNS, timeout);
   // otherwise the HTTP status and body, whatever the status.
@@ -28,6 +29,7 @@ class Client {
 
  private:
   std::string server_;
+  std::string token_;
   long timeout_ms_;
 };
 

@@ -16,8 +16,14 @@ namespace {
 
 struct Common {
   std::string server;
+  std::string token;
   bool json = false;
 };
+
+std::string default_token() {
+  const char* env = std::getenv("ARGUS_TOKEN");
+  return env != nullptr ? env : "";
+}
 
 std::string default_server() {
   const char* env = std::getenv("ARGUS_SERVER");
@@ -26,11 +32,12 @@ std::string default_server() {
 
 void add_common(CLI::App* cmd, Common& c) {
   cmd->add_option("--server", c.server, "Server base URL (env ARGUS_SERVER, default http://127.0.0.1:8080)");
+  cmd->add_option("--token", c.token, "Access token or API key (env ARGUS_TOKEN)");
   cmd->add_flag("--json", c.json, "Print machine-readable JSON");
 }
 
 int run_status(const Common& c) {
-  Client client(c.server.empty() ? default_server() : c.server);
+  Client client(c.server.empty() ? default_server() : c.server, c.token.empty() ? default_token() : c.token);
   auto info = client.request("GET", "/api/v1/system/info");
   if (!info.ok()) {
     std::cerr << "argus: " << info.status().message() << "\n";

@@ -124,6 +124,45 @@ Setter boolean(std::function<bool&(Config&)> field) {
   };
 }
 
+// "N/s", "N/min" or "N/h" (N a positive number) into a rate and its period.
+Setter rate(std::function<RateConfig&(Config&)> field) {
+  return [field](const std::string& raw, Config& c) -> std::string {
+    auto slash = raw.find('/');
+    const std::string what = "must be a rate like 10/s, 30/min or 100/h";
+    if (slash == std::string::npos) return what;
+    std::string n = trim(raw.substr(0, slash)), unit = trim(raw.substr(slash + 1));
+    std::int64_t period = unit == "s" ? 1000 : unit == "min" ? 60'000 : unit == "h" ? 3'600'000 : 0;
+    char* end = nullptr;
+    double v = std::strtod(n.c_str(), &end);
+    if (period == 0 || n.empty() || end != n.c_str() + n.size() || !(v > 0) || v > 1e6) return what;
+    field(c).rate = v;
+    field(c).period_ms = period;
+    return "";
+  };
+}
+
+// A comma-separated list of browser origins: scheme://host[:port], no path.
+std::string set_cors_origins(const std::string& raw, Config& c) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= raw.size()) {
+    std::size_t comma = raw.find(',', start);
+    if (comma == std::string::npos) comma = raw.size();
+    std::string item = trim(raw.substr(start, comma - start));
+    if (!item.empty()) {
+      bool scheme = item.rfind("http://", 0) == 0 || item.rfind("https://", 0) == 0;
+      std::string rest = scheme ? item.substr(item.find("://") + 3) : "";
+      if (!scheme || rest.empty() || rest.find('/') != std::string::npos || item.find('*') != std::string::npos) {
+        return "\"" + item + "\" is not an origin; must be a comma-separated list of origins like https://dash.example.com";
+      }
+      out.push_back(item);
+    }
+    start = comma + 1;
+  }
+  c.server.cors_origins = std::move(out);
+  return "";
+}
+
 std::string set_listen(const std::string& raw, Config& c) {
   const std::string why = "must be HOST:PORT with a port between 0 and 65535, e.g. 0.0.0.0:8080 or [::1]:8080";
   std::size_t colon = raw.rfind(':');
@@ -268,6 +307,30 @@ const std::vector<Key>& schema() {
        duration([](Config& c) -> std::int64_t& { return c.server.shutdown_timeout_ms; }, 0, 600'000)},
       {"server.access_log", "ARGUS_ACCESS_LOG", "true|false", "false",
        boolean([](Config& c) -> bool& { return c.server.access_log; })},
+      {"server.cors_origins", "ARGUS_CORS_ORIGINS", "origins, comma-separated", "(none)", set_cors_origins},
+      {"server.metrics_public", "ARGUS_METRICS_PUBLIC", "true|false", "false",
+       boolean([](Config& c) -> bool& { return c.server.metrics_public; })},
+      {"auth.access_ttl", "ARGUS_AUTH_ACCESS_TTL", "duration 1m..24h", "15m",
+       duration([](Config& c) -> std::int64_t& { return c.auth.access_ttl_ms; }, 60'000, 86'400'000)},
+      {"auth.refresh_ttl", "ARGUS_AUTH_REFRESH_TTL", "duration 1h..365d", "30d",
+       duration([](Config& c) -> std::int64_t& { return c.auth.refresh_ttl_ms; }, 3'600'000, 365LL * 86'400'000)},
+      {"auth.admin_password_file", "ARGUS_ADMIN_PASSWORD_FILE", "path", "(none)",
+       [](const std::string& raw, Config& c) -> std::string {
+         c.auth.admin_password_file = raw;
+         return "";
+       }},
+      {"auth.login_rate", "ARGUS_AUTH_LOGIN_RATE", "N/s|N/min|N/h", "10/min",
+       rate([](Config& c) -> RateConfig& { return c.auth.login_rate; })},
+      {"auth.login_burst", "ARGUS_AUTH_LOGIN_BURST", "integer 1..100000", "5",
+       integer<std::int64_t>([](Config& c) -> std::int64_t& { return c.auth.login_rate.burst; }, 1, 100000)},
+      {"auth.read_rate", "ARGUS_AUTH_READ_RATE", "N/s|N/min|N/h", "100/s",
+       rate([](Config& c) -> RateConfig& { return c.auth.read_rate; })},
+      {"auth.read_burst", "ARGUS_AUTH_READ_BURST", "integer 1..1000000", "200",
+       integer<std::int64_t>([](Config& c) -> std::int64_t& { return c.auth.read_rate.burst; }, 1, 1'000'000)},
+      {"auth.write_rate", "ARGUS_AUTH_WRITE_RATE", "N/s|N/min|N/h", "20/s",
+       rate([](Config& c) -> RateConfig& { return c.auth.write_rate; })},
+      {"auth.write_burst", "ARGUS_AUTH_WRITE_BURST", "integer 1..1000000", "40",
+       integer<std::int64_t>([](Config& c) -> std::int64_t& { return c.auth.write_rate.burst; }, 1, 1'000'000)},
       {"log.level", "ARGUS_LOG_LEVEL", "trace|debug|info|warn|error|off", "info",
        [](const std::string& raw, Config& c) -> std::string {
          return log::parse_level(raw, c.log.level) ? "" : "must be one of trace, debug, info, warn, error, off";
@@ -799,6 +862,12 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "idle_timeout" << YAML::Value << std::to_string(c.server.idle_timeout_ms) + "ms";
   out << YAML::Key << "shutdown_timeout" << YAML::Value << std::to_string(c.server.shutdown_timeout_ms) + "ms";
   out << YAML::Key << "access_log" << YAML::Value << c.server.access_log;
+  if (!c.server.cors_origins.empty()) {
+    std::string joined;
+    for (const auto& o : c.server.cors_origins) joined += (joined.empty() ? "" : ",") + o;
+    out << YAML::Key << "cors_origins" << YAML::Value << joined;
+  }
+  out << YAML::Key << "metrics_public" << YAML::Value << c.server.metrics_public;
   out << YAML::EndMap;
   static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
   out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
@@ -841,6 +910,23 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "snapshots" << YAML::Value << p.snapshots;
   out << YAML::EndMap;
   const IngestSettings& g = c.ingest;
+  const AuthConfig& a = c.auth;
+  auto rate_text = [](const RateConfig& r) {
+    std::ostringstream t;
+    t << r.rate << (r.period_ms == 1000 ? "/s" : r.period_ms == 60'000 ? "/min" : "/h");
+    return t.str();
+  };
+  out << YAML::Key << "auth" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "access_ttl" << YAML::Value << std::to_string(a.access_ttl_ms) + "ms";
+  out << YAML::Key << "refresh_ttl" << YAML::Value << std::to_string(a.refresh_ttl_ms) + "ms";
+  if (!a.admin_password_file.empty()) out << YAML::Key << "admin_password_file" << YAML::Value << a.admin_password_file;
+  out << YAML::Key << "login_rate" << YAML::Value << rate_text(a.login_rate);
+  out << YAML::Key << "login_burst" << YAML::Value << a.login_rate.burst;
+  out << YAML::Key << "read_rate" << YAML::Value << rate_text(a.read_rate);
+  out << YAML::Key << "read_burst" << YAML::Value << a.read_rate.burst;
+  out << YAML::Key << "write_rate" << YAML::Value << rate_text(a.write_rate);
+  out << YAML::Key << "write_burst" << YAML::Value << a.write_rate.burst;
+  out << YAML::EndMap;
   out << YAML::Key << "ingest" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "backoff_initial" << YAML::Value << std::to_string(g.backoff_initial_ms) + "ms";
   out << YAML::Key << "backoff_max" << YAML::Value << std::to_string(g.backoff_max_ms) + "ms";

@@ -30,6 +30,25 @@ struct ServerConfig {
   std::int64_t idle_timeout_ms = 75'000;    // nginx keepalive_timeout
   std::int64_t shutdown_timeout_ms = 10'000;
   bool access_log = false;
+  std::vector<std::string> cors_origins;  // browser origins allowed to call the API; none by default
+  bool metrics_public = false;            // GET /metrics without credentials
+};
+
+// A request rate: `rate` per `period_ms`, `burst` at once.
+struct RateConfig {
+  double rate = 10;
+  std::int64_t period_ms = 1000;
+  std::int64_t burst = 20;
+};
+
+// Users and tokens (auth/auth_service.h) and the request limits (api/security.h).
+struct AuthConfig {
+  std::int64_t access_ttl_ms = 15 * 60'000;
+  std::int64_t refresh_ttl_ms = 30LL * 24 * 3600'000;
+  std::string admin_password_file;  // first start: the admin's password (else ARGUS_ADMIN_PASSWORD, else random)
+  RateConfig login_rate{10, 60'000, 5};  // per client address: sign-in, refresh, logout
+  RateConfig read_rate{100, 1000, 200};  // per caller: GET and HEAD
+  RateConfig write_rate{20, 1000, 40};   // per caller: everything else
 };
 
 struct LogConfig {
@@ -112,6 +131,7 @@ struct Config {
   std::string data_dir = "./data";  // made absolute by load_config
   ServerConfig server;
   LogConfig log;
+  AuthConfig auth;
   StoreConfig store;
   DetectorSettings detector;
   PipelineSettings pipeline;

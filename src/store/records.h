@@ -40,6 +40,7 @@ struct EventRecord {
 
 struct EventQuery {
   std::string camera;   // "" = all
+  std::optional<std::vector<std::string>> cameras;  // only these cameras (nullopt = all; empty = none)
   std::string label;    // "" = all
   UnixMillis from = 0;  // start_time >= from (0 = unbounded)
   UnixMillis to = 0;    // start_time < to (0 = unbounded)

@@ -263,6 +263,7 @@ Result<Page<EventRecord>> SqliteStore::list_events(const EventQuery& query) {
       if (query.limit == 0) return Status::invalid_argument("page limit must be at least 1");
       QueryBuilder q;
       if (!query.camera.empty()) q.where("camera_id = ?", {query.camera});
+      if (query.cameras) q.where_in("camera_id", *query.cameras);
       if (!query.label.empty()) q.where("label = ?", {query.label});
       if (query.from != 0) q.where("start_time >= ?", {query.from});
       if (query.to != 0) q.where("start_time < ?", {query.to});

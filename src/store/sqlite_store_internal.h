@@ -53,6 +53,21 @@ class QueryBuilder {
     args_.insert(args_.end(), args);
   }
 
+  // `column IN (?, ?, ...)` over `values`; an empty list matches nothing.
+  void where_in(std::string_view column, const std::vector<std::string>& values) {
+    where_ += where_.empty() ? " WHERE " : " AND ";
+    if (values.empty()) {
+      where_ += "0";
+      return;
+    }
+    where_ += std::string(column) + " IN (";
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      where_ += i == 0 ? "?" : ", ?";
+      args_.emplace_back(values[i]);
+    }
+    where_ += ")";
+  }
+
   std::string sql(std::string_view select, std::string_view order_by) const {
     return std::string(select) + where_ + " ORDER BY " + std::string(order_by) + " LIMIT ?";
   }

@@ -19,14 +19,14 @@ Request req(Method m, std::string path) {
 std::string call(const Router& router, Request& r) {
   auto m = router.match(r);
   EXPECT_EQ(m.status, 200);
-  return m.handler ? *(*m.handler)(r).body : "";
+  return m.route ? *m.route->handler(r).body : "";
 }
 
 TEST(Router, MatchesLiteralsAndParameters) {
   Router router;
-  router.add(Method::kGet, "/api/v1/cameras", named("list"));
-  router.add(Method::kGet, "/api/v1/cameras/{id}", named("get"));
-  router.add(Method::kGet, "/api/v1/cameras/{id}/frames", named("frames"));
+  router.add(Method::kGet, "/api/v1/cameras", Access::open(), named("list"));
+  router.add(Method::kGet, "/api/v1/cameras/{id}", Access::open(), named("get"));
+  router.add(Method::kGet, "/api/v1/cameras/{id}/frames", Access::open(), named("frames"));
   auto r1 = req(Method::kGet, "/api/v1/cameras");
   EXPECT_EQ(call(router, r1), "list");
   EXPECT_EQ(r1.route, "/api/v1/cameras");
@@ -41,8 +41,8 @@ TEST(Router, MatchesLiteralsAndParameters) {
 
 TEST(Router, LiteralWinsOverParameter) {
   Router router;
-  router.add(Method::kGet, "/a/{id}", named("param"));
-  router.add(Method::kGet, "/a/special", named("literal"));
+  router.add(Method::kGet, "/a/{id}", Access::open(), named("param"));
+  router.add(Method::kGet, "/a/special", Access::open(), named("literal"));
   auto r1 = req(Method::kGet, "/a/special");
   EXPECT_EQ(call(router, r1), "literal");
   auto r2 = req(Method::kGet, "/a/other");
@@ -51,7 +51,7 @@ TEST(Router, LiteralWinsOverParameter) {
 
 TEST(Router, DecodesParametersAndRejectsBadEscapes) {
   Router router;
-  router.add(Method::kGet, "/a/{id}", named("param"));
+  router.add(Method::kGet, "/a/{id}", Access::open(), named("param"));
   auto r1 = req(Method::kGet, "/a/x%2Fy");
   EXPECT_EQ(call(router, r1), "param");
   EXPECT_EQ(r1.param("id"), "x/y");
@@ -63,9 +63,9 @@ TEST(Router, DecodesParametersAndRejectsBadEscapes) {
 
 TEST(Router, NotFoundAndMethodNotAllowed) {
   Router router;
-  router.add(Method::kGet, "/a", named("get"));
-  router.add(Method::kPost, "/a", named("post"));
-  router.add(Method::kDelete, "/a/{id}", named("del"));
+  router.add(Method::kGet, "/a", Access::open(), named("get"));
+  router.add(Method::kPost, "/a", Access::open(), named("post"));
+  router.add(Method::kDelete, "/a/{id}", Access::open(), named("del"));
   auto r1 = req(Method::kGet, "/b");
   EXPECT_EQ(router.match(r1).status, 404);
   auto r2 = req(Method::kGet, "/a/b/c");
@@ -80,16 +80,16 @@ TEST(Router, NotFoundAndMethodNotAllowed) {
 
 TEST(Router, HeadUsesGetHandler) {
   Router router;
-  router.add(Method::kGet, "/a", named("get"));
+  router.add(Method::kGet, "/a", Access::open(), named("get"));
   auto r = req(Method::kHead, "/a");
   EXPECT_EQ(call(router, r), "get");
 }
 
 TEST(Router, RoutesListsEachMethodOnce) {
   Router router;
-  router.add(Method::kGet, "/a", named("1"));
-  router.add(Method::kGet, "/a", named("2"));
-  router.add(Method::kPost, "/a", named("3"));
+  router.add(Method::kGet, "/a", Access::open(), named("1"));
+  router.add(Method::kGet, "/a", Access::open(), named("2"));
+  router.add(Method::kPost, "/a", Access::open(), named("3"));
   auto routes = router.routes();
   ASSERT_EQ(routes.size(), 2u);
   auto r = req(Method::kGet, "/a");

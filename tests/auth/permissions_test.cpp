@@ -74,16 +74,17 @@ TEST(PermissionsTest, RolesNamesAndPermissions) {
   }
   EXPECT_EQ(viewer.size(), 8u);
   for (Permission p : {Permission::audit_read, Permission::users_admin, Permission::system_admin,
-                       Permission::keys_manage, Permission::cameras_write, Permission::detect_run}) {
+                       Permission::keys_manage, Permission::cameras_write, Permission::detect_run,
+                       Permission::frames_push}) {
     EXPECT_FALSE(viewer.has(p)) << permission_name(p);
   }
   // Operator: viewer plus the day-to-day writes and its own keys.
   for (Permission p :
        {Permission::cameras_write, Permission::events_review, Permission::events_delete, Permission::alerts_write,
-        Permission::jobs_write, Permission::detect_run, Permission::keys_manage}) {
+        Permission::jobs_write, Permission::detect_run, Permission::keys_manage, Permission::frames_push}) {
     EXPECT_TRUE(op.has(p)) << permission_name(p);
   }
-  EXPECT_EQ(op.size(), 15u);
+  EXPECT_EQ(op.size(), 16u);
   for (Permission p : {Permission::users_admin, Permission::system_admin, Permission::audit_read}) {
     EXPECT_FALSE(op.has(p)) << permission_name(p);
   }

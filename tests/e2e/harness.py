@@ -17,6 +17,9 @@ import unittest
 
 ARGUS_BIN = os.environ.get("ARGUS_BIN", os.path.join(os.path.dirname(__file__), "../../build/argus"))
 
+# The admin password every test server starts with (through ARGUS_ADMIN_PASSWORD).
+ADMIN_PASSWORD = "e2e-admin-password-1"
+
 
 def free_port():
     with socket.socket() as s:
@@ -37,9 +40,11 @@ class Server:
         for k in list(self.env):
             if k.startswith("ARGUS_") and k != "ARGUS_BIN":
                 del self.env[k]
+        self.env["ARGUS_ADMIN_PASSWORD"] = ADMIN_PASSWORD
         if env:
             self.env.update(env)
         self.config = config
+        self.token = None  # the admin's access token, after start()
         self.proc = None
         self.lines = []
         self._reader = None
@@ -58,7 +63,17 @@ class Server:
         self._reader.start()
         if wait:
             self.wait_ready()
+            self.login()
         return self
+
+    def login(self, username="admin", password=None):
+        """Signs in (as the admin by default); requests then carry the access token."""
+        status, _, doc = self.json("POST", "/api/v1/auth/login",
+                                   {"username": username, "password": password or ADMIN_PASSWORD}, auth=False)
+        if status != 200:
+            raise AssertionError(f"login as {username} failed: {status} {doc}")
+        self.token = doc["access_token"]
+        return doc
 
     def _read(self):
         for line in self.proc.stderr:
@@ -78,11 +93,15 @@ class Server:
             time.sleep(0.05)
         raise AssertionError("argus did not become healthy: " + "\n".join(self.lines[-20:]))
 
-    def request(self, method, path, body=None, headers=None, timeout=10):
-        """One request on a fresh connection: (status, headers dict lower-cased, body bytes)."""
+    def request(self, method, path, body=None, headers=None, timeout=10, auth=True, token=None):
+        """One request on a fresh connection: (status, headers dict lower-cased, body bytes).
+        Sends the admin's token (or `token`) unless auth=False or an Authorization header is given."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             hdrs = dict(headers or {})
+            bearer = token or self.token
+            if auth and bearer and not any(k.lower() in ("authorization", "x-api-key") for k in hdrs):
+                hdrs["Authorization"] = "Bearer " + bearer
             data = body
             if isinstance(body, (dict, list)):
                 data = json.dumps(body).encode()
@@ -96,8 +115,8 @@ class Server:
         finally:
             conn.close()
 
-    def json(self, method, path, body=None, headers=None):
-        status, hdrs, payload = self.request(method, path, body, headers)
+    def json(self, method, path, body=None, headers=None, auth=True, token=None):
+        status, hdrs, payload = self.request(method, path, body, headers, auth=auth, token=token)
         doc = json.loads(payload) if payload else None
         return status, hdrs, doc
 

@@ -251,11 +251,15 @@ class ClientCommands(unittest.TestCase):
     def test_status_and_version(self):
         s = Server().start()
         try:
-            r = run_argus(["status", "--server", f"http://127.0.0.1:{s.port}", "--json"])
+            # Without credentials: a clear "not authorised" and its own exit code.
+            r = run_argus(["status", "--server", f"http://127.0.0.1:{s.port}"])
+            self.assertEqual(r.returncode, 4, r.stderr)
+            self.assertIn("not authorised", r.stderr)
+            r = run_argus(["status", "--server", f"http://127.0.0.1:{s.port}", "--json", "--token", s.token])
             self.assertEqual(r.returncode, 0, r.stderr)
             doc = json.loads(r.stdout)
             self.assertEqual(doc["ready"]["status"], "pass")
-            r = run_argus(["status"], env={"ARGUS_SERVER": f"http://127.0.0.1:{s.port}"})
+            r = run_argus(["status"], env={"ARGUS_SERVER": f"http://127.0.0.1:{s.port}", "ARGUS_TOKEN": s.token})
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIn("sqlite", r.stdout)
         finally:
