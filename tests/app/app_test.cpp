@@ -15,7 +15,14 @@ namespace argus::app {
 namespace {
 
 // Sends one HTTP/1.1 request and returns the whole response (the server closes it).
-std::string http_get(std::uint16_t port, const std::string& path) {
+std::string http_request(std::uint16_t port, const std::string& head_and_body);
+
+std::string http_get(std::uint16_t port, const std::string& path, const std::string& token = "") {
+  std::string auth = token.empty() ? "" : "Authorization: Bearer " + token + "\r\n";
+  return http_request(port, "GET " + path + " HTTP/1.1\r\nHost: t\r\n" + auth + "Connection: close\r\n\r\n");
+}
+
+std::string http_request(std::uint16_t port, const std::string& req) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -25,7 +32,6 @@ std::string http_get(std::uint16_t port, const std::string& path) {
     ::close(fd);
     return "";
   }
-  std::string req = "GET " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
   [[maybe_unused]] auto w = ::write(fd, req.data(), req.size());
   std::string out;
   char buf[4096];
@@ -61,8 +67,24 @@ TEST(App, StartsServesAndStopsInOrder) {
   ASSERT_NE(port, 0);
   std::string health = http_get(port, "/health");
   EXPECT_NE(health.find("200 OK"), std::string::npos);
-  std::string cams = http_get(port, "/api/v1/cameras");
-  EXPECT_NE(cams.find("\"from-config\""), std::string::npos);
+  // Security is on by default: no credentials, no cameras.
+  EXPECT_NE(http_get(port, "/api/v1/cameras").find("401 Unauthorized"), std::string::npos);
+  // The first start made an admin with a random password, readable by the owner only.
+  std::string password = argus::testing::read_file(dir.file("initial-admin-password"));
+  while (!password.empty() && password.back() == '\n') password.pop_back();
+  EXPECT_EQ(password.size(), 20u);
+  EXPECT_EQ(std::filesystem::status(dir.file("initial-admin-password")).permissions() &
+                (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
+            std::filesystem::perms::none);
+  std::string body = R"({"username":"admin","password":")" + password + R"("})";
+  std::string login = http_request(port, "POST /api/v1/auth/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                                         "Content-Length: " + std::to_string(body.size()) +
+                                             "\r\nConnection: close\r\n\r\n" + body);
+  auto at = login.find("\"access_token\":\"");
+  ASSERT_NE(at, std::string::npos) << login;
+  std::string token = login.substr(at + 16, login.find('"', at + 16) - at - 16);
+  std::string cams = http_get(port, "/api/v1/cameras", token);
+  EXPECT_NE(cams.find("\"from-config\""), std::string::npos) << cams;
   (*app)->stop();
   EXPECT_EQ(http_get(port, "/health"), "");  // no longer listening
   EXPECT_TRUE(std::filesystem::exists(dir.file("argus.db")));

@@ -20,6 +20,9 @@ class ClientTest : public ::testing::Test {
         c,
         [](api::Request& r) {
           if (r.path == "/missing") return api::Response::text(404, "{}", "application/json");
+          if (r.path == "/whoami") {
+            return api::Response::text(200, r.header("authorization") ? *r.header("authorization") : "-", "text/plain");
+          }
           std::string ct = r.header("content-type") ? *r.header("content-type") : "";
           return api::Response::text(
               200, std::string(api::method_name(r.method)) + " " + r.path + " " + ct + " " + r.body, "text/plain");
@@ -49,8 +52,17 @@ TEST_F(ClientTest, ReturnsErrorStatusesAsResults) {
   EXPECT_EQ(r->status, 404);
 }
 
+TEST_F(ClientTest, SendsTheTokenAsBearer) {
+  auto with = Client(base(), "tok-123").request("GET", "/whoami");
+  ASSERT_TRUE(with.ok());
+  EXPECT_EQ(with->body, "Bearer tok-123");
+  auto without = Client(base()).request("GET", "/whoami");
+  ASSERT_TRUE(without.ok());
+  EXPECT_EQ(without->body, "-");
+}
+
 TEST(Client, UnreachableServerIsUnavailable) {
-  Client client("127.0.0.1:" + std::to_string(argus::testing::free_port()), 2000);
+  Client client("127.0.0.1:" + std::to_string(argus::testing::free_port()), "", 2000);
   auto r = client.request("GET", "/health");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);

@@ -82,6 +82,17 @@ const std::vector<std::pair<std::string, std::string>> kSecurityKeys = {
     {"security.detector_urls", "ARGUS_SECURITY_DETECTOR_URLS"},
     {"security.url_allow", "ARGUS_SECURITY_URL_ALLOW"},
     {"security.url_deny", "ARGUS_SECURITY_URL_DENY"},
+    {"server.cors_origins", "ARGUS_CORS_ORIGINS"},
+    {"server.metrics_public", "ARGUS_METRICS_PUBLIC"},
+    {"auth.access_ttl", "ARGUS_AUTH_ACCESS_TTL"},
+    {"auth.refresh_ttl", "ARGUS_AUTH_REFRESH_TTL"},
+    {"auth.admin_password_file", "ARGUS_ADMIN_PASSWORD_FILE"},
+    {"auth.login_rate", "ARGUS_AUTH_LOGIN_RATE"},
+    {"auth.login_burst", "ARGUS_AUTH_LOGIN_BURST"},
+    {"auth.read_rate", "ARGUS_AUTH_READ_RATE"},
+    {"auth.read_burst", "ARGUS_AUTH_READ_BURST"},
+    {"auth.write_rate", "ARGUS_AUTH_WRITE_RATE"},
+    {"auth.write_burst", "ARGUS_AUTH_WRITE_BURST"},
 };
 
 // Every key of the schema, as documented.
@@ -304,15 +315,16 @@ TEST_F(ConfigTest, UnknownTopLevelKeyListsAllowedKeys) {
   EXPECT_THAT(
       msg,
       HasSubstr(
-          "allowed top-level keys: cameras, data_dir, detector, ingest, log, pipeline, security, server, store, tls"));
+          "allowed top-level keys: auth, cameras, data_dir, detector, ingest, log, pipeline, security, server, store, "
+          "tls"));
 }
 
 TEST_F(ConfigTest, UnknownNestedKeyListsAllowedKeys) {
   std::string msg = load_error(file_sources("server:\n  port: 80\nstore:\n  path: /x\n"));
   EXPECT_THAT(msg, HasSubstr("server.port (file " + config_path() + "): unknown key"));
-  EXPECT_THAT(msg, HasSubstr("allowed keys under server: access_log, body_timeout, header_timeout, "
+  EXPECT_THAT(msg, HasSubstr("allowed keys under server: access_log, body_timeout, cors_origins, header_timeout, "
                              "idle_timeout, io_threads, listen, max_body_bytes, max_connections, "
-                             "max_header_bytes, shutdown_timeout"));
+                             "max_header_bytes, metrics_public, shutdown_timeout"));
   EXPECT_THAT(msg, HasSubstr("store.path (file " + config_path() + "): unknown key"));
   EXPECT_THAT(msg, HasSubstr("allowed keys under store: busy_timeout, read_connections, "
                              "synchronous, url, write_batch_max, write_queue"));

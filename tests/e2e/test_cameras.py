@@ -216,11 +216,11 @@ class ConditionalRequests(ServerTest):
 
     def test_list_etag(self):
         s = self.server
-        s.json("POST", "/api/v1/cameras", camera("le-1"))
+        s.json("POST", "/api/v1/cameras", camera("le-1", enabled=False))
         _, hdrs, _ = s.request("GET", "/api/v1/cameras")
         status, _, _ = s.request("GET", "/api/v1/cameras", headers={"If-None-Match": hdrs["etag"]})
         self.assertEqual(status, 304)
-        s.json("POST", "/api/v1/cameras", camera("le-2"))
+        s.json("POST", "/api/v1/cameras", camera("le-2", enabled=False))
         status, _, body = s.request("GET", "/api/v1/cameras", headers={"If-None-Match": hdrs["etag"]})
         self.assertEqual(status, 200)
         self.assertIn(b"le-2", body)

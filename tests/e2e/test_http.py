@@ -38,7 +38,8 @@ class Routing(ServerTest):
         self.assertEqual(set(hdrs["allow"].split(", ")), {"GET", "HEAD", "PATCH", "DELETE"})
 
     def test_head_has_no_body(self):
-        raw = self.server.raw(b"HEAD /api/v1/cameras HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        raw = self.server.raw(b"HEAD /api/v1/cameras HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                              self.server.token.encode() + b"\r\nConnection: close\r\n\r\n")
         status, hdrs, body = parse_response(raw)
         self.assertEqual(status, 200)
         self.assertEqual(body, b"")
@@ -143,7 +144,8 @@ class Limits(ServerTest):
 class KeepAliveAndIds(ServerTest):
     def test_keep_alive_and_pipelining(self):
         reqs = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n" * 3
-        reqs += b"GET /api/v1/cameras HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        reqs += (b"GET /api/v1/cameras HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + self.server.token.encode() +
+                 b"\r\nConnection: close\r\n\r\n")
         raw = self.server.raw(reqs)
         self.assertEqual(raw.count(b"HTTP/1.1 200 OK"), 4)
 

@@ -146,7 +146,7 @@ class Lifecycle(unittest.TestCase):
             body = json.dumps(camera("inflight")).encode()
             c = socket.create_connection(("127.0.0.1", s.port))
             c.sendall(b"POST /api/v1/cameras HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                      b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:10])
+                      b"Authorization: Bearer " + s.token.encode() + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:10])
             time.sleep(0.3)
             s.proc.send_signal(signal.SIGTERM)
             time.sleep(0.3)
