@@ -61,6 +61,21 @@ TEST_F(ClientTest, SendsTheTokenAsBearer) {
   EXPECT_EQ(without->body, "-");
 }
 
+TEST_F(ClientTest, KeepsResponseHeaders) {
+  auto r = Client(base()).request("GET", "/x");
+  ASSERT_TRUE(r.ok());
+  ASSERT_NE(r->header("content-type"), nullptr);
+  EXPECT_EQ(*r->header("content-type"), "text/plain");
+  EXPECT_EQ(r->header("retry-after"), nullptr);
+}
+
+TEST(Client, NormalizesServerUrls) {
+  EXPECT_EQ(normalize_server("127.0.0.1:8080"), "http://127.0.0.1:8080");
+  EXPECT_EQ(normalize_server("http://127.0.0.1:8080/"), "http://127.0.0.1:8080");
+  EXPECT_EQ(normalize_server(" HTTPS://NVR.Example.com:8443// "), "https://nvr.example.com:8443");
+  EXPECT_EQ(normalize_server("https://host/Prefix/"), "https://host/Prefix");
+}
+
 TEST(Client, UnreachableServerIsUnavailable) {
   Client client("127.0.0.1:" + std::to_string(argus::testing::free_port()), "", 2000);
   auto r = client.request("GET", "/health");

@@ -1,0 +1,284 @@
+#include "cli/commands.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/client.h"
+#include "cli/credentials.h"
+#include "cli/fake_auth_server.h"
+#include "cli/session.h"
+#include "testing/testing.h"
+
+namespace argus::cli {
+namespace {
+
+using testing::FakeAuthServer;
+
+struct Outcome {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+struct Prompt {
+  std::string text;
+  bool echo = true;
+};
+
+// Runs client commands as `argus` would, with an injected environment: variables, standard
+// input, a scripted terminal and captured output.
+class CommandsTest : public ::testing::Test {
+ protected:
+  Outcome run(std::vector<std::string> args, const std::string& stdin_text = "") {
+    std::istringstream in(stdin_text);
+    std::ostringstream out;
+    std::ostringstream err;
+    Environment env;
+    env.var = [this](const std::string& name) {
+      auto it = vars_.find(name);
+      return it != vars_.end() ? it->second : std::string();
+    };
+    env.in = &in;
+    env.out = &out;
+    env.err = &err;
+    if (terminal_) {
+      env.ask = [this](const std::string& prompt, bool echo) -> Result<std::string> {
+        prompts_.push_back({prompt, echo});
+        if (answers_.empty()) return Status::cancelled("no input");
+        std::string a = answers_.front();
+        answers_.erase(answers_.begin());
+        return a;
+      };
+    }
+    Outcome r;
+    CLI::App app{"argus"};
+    add_client_commands(app, &r.code, std::move(env));
+    std::reverse(args.begin(), args.end());  // CLI11 takes them last first
+    try {
+      app.parse(std::move(args));
+    } catch (const CLI::ParseError& e) {
+      r.code = app.exit(e) == 0 ? 0 : kExitUsage;
+    }
+    r.out = out.str();
+    r.err = err.str();
+    return r;
+  }
+
+  Outcome login(const FakeAuthServer& server, const std::string& password = FakeAuthServer::kPassword) {
+    return run({"login", "--server", server.url(), "--password-stdin"}, password + "\n");
+  }
+
+  CredentialMap stored() {
+    auto all = CredentialStore(path_).load();
+    EXPECT_TRUE(all.ok()) << all.status().to_string();
+    return all.ok() ? *all : CredentialMap{};
+  }
+
+  void expect_no_token_in(const Outcome& r, const FakeAuthServer& server) {
+    for (const std::string& token : server.issued_tokens()) {
+      EXPECT_EQ(r.out.find(token), std::string::npos) << "token printed";
+      EXPECT_EQ(r.err.find(token), std::string::npos) << "token printed";
+    }
+    EXPECT_EQ(r.out.find(FakeAuthServer::kPassword), std::string::npos);
+    EXPECT_EQ(r.err.find(FakeAuthServer::kPassword), std::string::npos);
+  }
+
+  FakeAuthServer server_;
+  argus::testing::TempDir dir_;
+  std::string path_ = dir_.file("creds/credentials.json");
+  std::map<std::string, std::string> vars_{{"ARGUS_CREDENTIALS", path_}, {"HOME", dir_.file("home")}};
+  bool terminal_ = false;
+  std::vector<std::string> answers_;
+  std::vector<Prompt> prompts_;
+};
+
+TEST_F(CommandsTest, LoginWithPasswordStdinStoresThePrivateSession) {
+  Outcome r = login(server_);
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "signed in to " + server_.url() + " as admin\n");
+  expect_no_token_in(r, server_);
+  CredentialMap all = stored();
+  ASSERT_EQ(all.count(server_.url()), 1u);
+  EXPECT_EQ(all[server_.url()].username, "admin");
+  EXPECT_TRUE(server_.refresh_token_valid(all[server_.url()].refresh_token));
+  struct stat st {};
+  ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // The password is not in the file.
+  EXPECT_EQ(argus::testing::read_file(path_).find(FakeAuthServer::kPassword), std::string::npos);
+}
+
+TEST_F(CommandsTest, LoginAsksOnTheTerminalWithoutEchoingThePassword) {
+  terminal_ = true;
+  answers_ = {"", FakeAuthServer::kPassword};  // Enter takes the default user
+  Outcome r = run({"login", "--server", server_.url()});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  ASSERT_EQ(prompts_.size(), 2u);
+  EXPECT_EQ(prompts_[0].text, "Username [admin]: ");
+  EXPECT_TRUE(prompts_[0].echo);
+  EXPECT_NE(prompts_[1].text.find("Password"), std::string::npos);
+  EXPECT_FALSE(prompts_[1].echo);
+}
+
+TEST_F(CommandsTest, LoginWithoutATerminalNeedsPasswordStdin) {
+  Outcome r = run({"login", "--server", server_.url()});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.err.find("--password-stdin"), std::string::npos);
+  EXPECT_EQ(server_.logins(), 0);
+}
+
+TEST_F(CommandsTest, WrongPasswordExits4AndStoresNothing) {
+  Outcome r = login(server_, "wrong-password");
+  EXPECT_EQ(r.code, kExitUnauthorized);
+  EXPECT_NE(r.err.find("invalid username or password"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("wrong-password"), std::string::npos);
+  EXPECT_TRUE(stored().empty());
+}
+
+TEST_F(CommandsTest, LockedSignInSaysHowLongToWait) {
+  server_.set_locked(42);
+  Outcome r = login(server_);
+  EXPECT_EQ(r.code, kExitUnauthorized);
+  EXPECT_NE(r.err.find("wait 42 s"), std::string::npos) << r.err;
+}
+
+TEST_F(CommandsTest, UnreachableServerExits3) {
+  Outcome r =
+      run({"login", "--server", "http://127.0.0.1:" + std::to_string(argus::testing::free_port()), "--password-stdin"},
+          "pw\n");
+  EXPECT_EQ(r.code, kExitUnreachable);
+  EXPECT_NE(r.err.find("cannot reach"), std::string::npos);
+}
+
+TEST_F(CommandsTest, StatusAndWhoamiUseTheStoredSession) {
+  ASSERT_EQ(login(server_).code, kExitOk);
+  vars_["ARGUS_SERVER"] = server_.url();
+  Outcome status = run({"status"});
+  EXPECT_EQ(status.code, kExitOk) << status.err;
+  EXPECT_NE(status.out.find("9.9.9"), std::string::npos);
+  Outcome who = run({"whoami"});
+  EXPECT_EQ(who.code, kExitOk) << who.err;
+  EXPECT_NE(who.out.find("user     admin\n"), std::string::npos) << who.out;
+  EXPECT_NE(who.out.find("role     admin\n"), std::string::npos);
+  EXPECT_NE(who.out.find("cameras  all\n"), std::string::npos);
+  expect_no_token_in(status, server_);
+  expect_no_token_in(who, server_);
+}
+
+TEST_F(CommandsTest, WhoamiWhenNotSignedInExits4) {
+  Outcome r = run({"whoami", "--server", server_.url()});
+  EXPECT_EQ(r.code, kExitUnauthorized);
+  EXPECT_NE(r.err.find("not signed in"), std::string::npos);
+  EXPECT_NE(r.err.find("argus login"), std::string::npos);
+}
+
+TEST_F(CommandsTest, StatusWithoutAnyCredentialIsNotAuthorised) {
+  Outcome r = run({"status", "--server", server_.url()});
+  EXPECT_EQ(r.code, kExitUnauthorized);
+  EXPECT_NE(r.err.find("not authorised"), std::string::npos);
+  EXPECT_NE(r.err.find("argus login"), std::string::npos);
+}
+
+TEST_F(CommandsTest, RefreshBeforeExpiryRotatesTheStoredPair) {
+  server_.set_expires_in(10);  // inside the 30 s margin from the start
+  ASSERT_EQ(login(server_).code, kExitOk);
+  std::string first = stored()[server_.url()].refresh_token;
+  Outcome r = run({"status", "--server", server_.url()});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_GE(server_.refreshes(), 1);
+  std::string now = stored()[server_.url()].refresh_token;
+  EXPECT_NE(now, first);
+  EXPECT_TRUE(server_.refresh_token_valid(now));
+  expect_no_token_in(r, server_);
+}
+
+TEST_F(CommandsTest, RefusedRefreshSaysSessionExpiredAndExits4) {
+  ASSERT_EQ(login(server_).code, kExitOk);
+  server_.expire_access_tokens();
+  server_.revoke_sessions();
+  for (const char* cmd : {"status", "whoami"}) {
+    Outcome r = run({cmd, "--server", server_.url()});
+    EXPECT_EQ(r.code, kExitUnauthorized) << cmd;
+    EXPECT_NE(r.err.find("session expired: run argus login"), std::string::npos) << r.err;
+    expect_no_token_in(r, server_);
+  }
+}
+
+TEST_F(CommandsTest, TokenFlagAndEnvironmentComeBeforeTheStoredSession) {
+  ASSERT_EQ(login(server_).code, kExitOk);
+  Outcome r = run({"status", "--server", server_.url(), "--token", "bogus"});
+  EXPECT_EQ(r.code, kExitUnauthorized);  // the flag wins, and is not refreshed
+  vars_["ARGUS_TOKEN"] = "bogus-env";
+  r = run({"status", "--server", server_.url()});
+  EXPECT_EQ(r.code, kExitUnauthorized);
+  EXPECT_EQ(server_.refreshes(), 0);
+  auto auths = server_.authorizations();
+  ASSERT_GE(auths.size(), 2u);
+  EXPECT_EQ(auths[auths.size() - 2], "Bearer bogus");
+  EXPECT_EQ(auths.back(), "Bearer bogus-env");
+}
+
+TEST_F(CommandsTest, LogoutRevokesAndRemovesOnlyThatServer) {
+  FakeAuthServer other;
+  ASSERT_EQ(login(server_).code, kExitOk);
+  ASSERT_EQ(login(other).code, kExitOk);
+  ASSERT_EQ(stored().size(), 2u);
+  std::string refresh = stored()[server_.url()].refresh_token;
+
+  Outcome r = run({"logout", "--server", server_.url() + "/"});  // same server, spelled differently
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "signed out of " + server_.url() + "\n");
+  EXPECT_FALSE(server_.refresh_token_valid(refresh));
+  CredentialMap all = stored();
+  EXPECT_EQ(all.count(server_.url()), 0u);
+  EXPECT_EQ(all.count(other.url()), 1u);
+
+  r = run({"logout", "--server", server_.url()});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_NE(r.out.find("not signed in"), std::string::npos);
+}
+
+TEST_F(CommandsTest, LogoutOfAnUnreachableServerStillForgetsTheSession) {
+  const std::string gone = "http://127.0.0.1:" + std::to_string(argus::testing::free_port());
+  {
+    CredentialStore store(path_);
+    auto lock = store.lock();
+    ASSERT_TRUE(lock.ok());
+    ASSERT_TRUE(store.put(*lock, gone, {"admin", "a", 0, "r"}).ok());
+  }
+  Outcome r = run({"logout", "--server", gone});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_NE(r.err.find("warning"), std::string::npos);
+  EXPECT_TRUE(stored().empty());
+}
+
+TEST_F(CommandsTest, SigningInAgainEndsThePreviousSession) {
+  ASSERT_EQ(login(server_).code, kExitOk);
+  std::string first = stored()[server_.url()].refresh_token;
+  ASSERT_EQ(login(server_).code, kExitOk);
+  EXPECT_FALSE(server_.refresh_token_valid(first));
+  EXPECT_TRUE(server_.refresh_token_valid(stored()[server_.url()].refresh_token));
+}
+
+TEST(Commands, EveryCommandHasHelpAndLoginHasExamples) {
+  CLI::App app{"argus"};
+  int code = 0;
+  add_client_commands(app, &code, Environment{});
+  for (const char* name : {"login", "logout", "whoami", "status", "version"}) {
+    EXPECT_FALSE(app.get_subcommand(name)->get_description().empty()) << name;
+  }
+  std::string help = app.get_subcommand("login")->help();
+  EXPECT_NE(help.find("Examples:"), std::string::npos) << help;
+  EXPECT_NE(help.find("--password-stdin"), std::string::npos);
+  EXPECT_NE(help.find("credentials.json"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace argus::cli
