@@ -19,6 +19,7 @@
 
 namespace argus {
 class Store;
+class UrlGuard;
 namespace metrics {
 class Registry;
 }
@@ -69,6 +70,7 @@ struct ApiDeps {
   pipeline::Pipeline* pipeline = nullptr;  // optional: detection endpoints answer 503 without
   FrameIngress* frames = nullptr;          // optional: the push endpoint answers 503 without
   std::string media_dir;                   // snapshots and other media live under it
+  const UrlGuard* camera_urls = nullptr;   // optional: where camera source URLs may point (SSRF guard)
 };
 
 class Api {

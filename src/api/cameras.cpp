@@ -4,6 +4,7 @@
 #include "api/json_body.h"
 #include "api/problem.h"
 #include "auth/principal.h"
+#include "core/url_guard.h"
 #include "bus/bus.h"
 #include "store/store.h"
 
@@ -27,6 +28,20 @@ Response with_etag(Response r, const std::string& etag) {
 // camera's frame rate moved.
 std::string camera_etag(const Camera& c) {
   return make_etag(camera_to_json(c, {.mask_credentials = false, .include_meta = true}).dump());
+}
+
+// Refuses a camera source URL that the SSRF guard does not allow (422 with a pointer).
+// A host that does not resolve now is accepted: the camera may come up later, and its
+// status will say why it cannot connect.
+std::optional<Response> check_source_url(const UrlGuard* guard, const Camera& cam, const Request& req) {
+  if (guard == nullptr) return std::nullopt;
+  if (cam.source.kind != SourceKind::kStream && cam.source.kind != SourceKind::kMjpeg &&
+      cam.source.kind != SourceKind::kSnapshot) {
+    return std::nullopt;
+  }
+  Status s = guard->check_url(cam.source.url);
+  if (s.ok() || s.code() == StatusCode::kUnavailable) return std::nullopt;
+  return validation_problem({{"/source/url", s.message()}}, req);
 }
 
 }  // namespace
@@ -104,6 +119,7 @@ Response Api::create_camera(Request& req) {
   if (req.principal && req.principal->cameras) {
     return problem(403, "forbidden", "a caller limited to some cameras cannot create cameras", req);
   }
+  if (auto refused = check_source_url(deps_.camera_urls, cam, req)) return *refused;
   auto created = deps_.store->create_camera(std::move(cam));
   if (!created.ok()) {
     if (created.status().code() == StatusCode::kAlreadyExists) {
@@ -156,6 +172,9 @@ Response Api::patch_camera(Request& req) {
   Camera updated;
   if (errors.empty()) camera_from_json(doc, updated, errors);
   if (!errors.empty()) return validation_problem(errors, req);
+  if (updated.source.url != current->source.url) {
+    if (auto refused = check_source_url(deps_.camera_urls, updated, req)) return *refused;
+  }
   auto saved = deps_.store->update_camera(std::move(updated), current->version);
   if (!saved.ok()) {
     if (saved.status().code() == StatusCode::kFailedPrecondition) {

@@ -21,6 +21,7 @@
 #include "app/wiring.h"
 #include "bus/bus.h"
 #include "core/log.h"
+#include "core/url_guard.h"
 #include "ingest/ingest.h"
 #include "metrics/metrics.h"
 #include "metrics/process.h"
@@ -179,6 +180,7 @@ struct App::Parts {
   std::unique_ptr<auth::SigningKeys> signing_keys;
   std::unique_ptr<auth::AuthService> auth;
   std::unique_ptr<api::Gatekeeper> gate;
+  std::optional<UrlGuard> camera_urls;  // where camera sources may point
   std::unique_ptr<bus::Subscription> camera_changes;
   std::thread camera_controller;
   std::atomic<bool> stop_controller{false};
@@ -355,6 +357,17 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   parts->push = std::make_unique<PushIngress>(parts->ingest.get());
 
   ARGUS_RETURN_IF_ERROR(parts->build_auth());
+  // Outbound URLs: camera sources are checked as they are created or changed; a remote
+  // detector's URL is checked now.
+  auto camera_guard = UrlGuard::for_use(c.security, UrlUse::kCamera);
+  if (!camera_guard.ok()) return camera_guard.status();
+  parts->camera_urls = std::move(camera_guard).value();
+  if (c.detector.kind == "remote") {
+    auto detector_guard = UrlGuard::for_use(c.security, UrlUse::kDetector);
+    if (!detector_guard.ok()) return detector_guard.status();
+    Status s = detector_guard->check_url(c.detector.url);
+    if (!s.ok() && s.code() != StatusCode::kUnavailable) return s.with_context("detector.url");
+  }
 
   api::ApiDeps deps;
   deps.store = parts->store.get();
@@ -366,6 +379,7 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   deps.pipeline = pipe;
   deps.frames = parts->push.get();
   deps.media_dir = media_dir;
+  deps.camera_urls = parts->camera_urls ? &*parts->camera_urls : nullptr;
   parts->api = std::make_unique<api::Api>(deps);
   api::Api* api = parts->api.get();
   parts->server = std::make_unique<api::HttpServer>(

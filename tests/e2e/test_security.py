@@ -251,6 +251,37 @@ class Security(unittest.TestCase):
             self.assertNotIn(secret, log)
 
 
+class OutboundUrls(unittest.TestCase):
+    def test_camera_urls_to_metadata_or_outside_policy_are_refused(self):
+        s = Server(args=("--set", "security.camera_urls=public", "--set", "security.url_allow=127.0.0.2")).start()
+        try:
+            for url in ("rtsp://169.254.169.254/latest", "http://127.0.0.1:9/snap.jpg", "rtsp://10.1.2.3/x",
+                        "http://[::1]:9/x", "http://2130706433/x"):
+                status, hdrs, doc = s.json("POST", "/api/v1/cameras", camera("ssrf", source={"kind": "mjpeg",
+                                                                                            "url": url}))
+                self.assertEqual(status, 422, (url, doc))
+                self.assertEqual(doc["errors"][0]["pointer"], "/source/url", doc)
+            # Explicitly allowed, and file cameras are not URLs on the network.
+            self.assertEqual(s.json("POST", "/api/v1/cameras", camera("allowed", enabled=False, source={
+                "kind": "mjpeg", "url": "http://127.0.0.2:9/x"}))[0], 201)
+            # A change of URL is checked too.
+            status, _, doc = s.json("PATCH", "/api/v1/cameras/allowed", {"source": {"url": "http://10.0.0.1/x"}},
+                                    headers={"Content-Type": "application/merge-patch+json"})
+            self.assertEqual(status, 422, doc)
+        finally:
+            s.cleanup()
+
+    def test_default_policy_allows_lan_cameras_but_not_metadata(self):
+        s = Server().start()
+        try:
+            ok = s.json("POST", "/api/v1/cameras", camera("lan", enabled=False, source={"url": "rtsp://192.168.1.20/s"}))
+            self.assertEqual(ok[0], 201, ok)
+            bad = s.json("POST", "/api/v1/cameras", camera("meta", source={"url": "http://169.254.169.254/"}))
+            self.assertEqual(bad[0], 422, bad)
+        finally:
+            s.cleanup()
+
+
 class LoginLimits(unittest.TestCase):
     def test_login_burst_gets_429_with_retry_after(self):
         s = Server().start()
