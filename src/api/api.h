@@ -31,7 +31,8 @@ class Pipeline;
 }
 namespace auth {
 class AuthService;
-}
+class SigningKeys;
+}  // namespace auth
 }  // namespace argus
 
 namespace argus::api {
@@ -62,6 +63,7 @@ struct ApiDeps {
   Store* store = nullptr;                      // required
   auth::AuthService* auth = nullptr;           // required
   Gatekeeper* gate = nullptr;                  // required: authentication, limits, headers
+  auth::SigningKeys* signing_keys = nullptr;   // optional: POST /api/v1/system/signing-key/rotate
   metrics::Registry* metrics = nullptr;        // required
   const CameraStatusSource* status = nullptr;  // required
   const Clock* clock = &system_clock();

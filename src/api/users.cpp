@@ -7,6 +7,7 @@
 #include "api/problem.h"
 #include "api/security.h"
 #include "auth/auth_service.h"
+#include "auth/signing_keys.h"
 #include "store/store.h"
 
 namespace argus::api {
@@ -432,6 +433,18 @@ void Api::add_user_routes() {
     audit(req, "key.revoke", id, "ok");
     return Response::empty(204);
   });
+
+  // A fresh JWT signing key: new tokens use it; tokens signed with the previous key stay
+  // valid until they expire.
+  router_.add(Method::kPost, "/api/v1/system/signing-key/rotate", Access::needs(Permission::system_admin),
+              [this](Request& req) {
+                if (deps_.signing_keys == nullptr) return problem(503, "unavailable", "no key ring", req);
+                Status s = deps_.signing_keys->rotate();
+                audit(req, "system.signing_key_rotate", "", s.ok() ? "ok" : "failed");
+                if (!s.ok()) return status_problem(s, req);
+                return Response::json(200, {{"current", deps_.signing_keys->current().id},
+                                            {"verifying", deps_.signing_keys->key_ids()}});
+              });
 
   // --- audit ---
   router_.add(Method::kGet, "/api/v1/audit", Access::needs(Permission::audit_read), [this](Request& req) {

@@ -8,6 +8,8 @@
 #include <csignal>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <cstring>
 #include <filesystem>
 #include <thread>
@@ -184,12 +186,42 @@ struct App::Parts {
   std::unique_ptr<bus::Subscription> camera_changes;
   std::thread camera_controller;
   std::atomic<bool> stop_controller{false};
+  std::thread housekeeper;
+  std::mutex housekeeping_mu;
+  std::condition_variable housekeeping_cv;
   std::unique_ptr<api::Api> api;
   std::unique_ptr<api::HttpServer> server;
   std::unique_ptr<TlsReloader> tls_reloader;
   bool running = false;
 
   Status build_auth();
+
+  void stop_housekeeper() {
+    {
+      std::lock_guard lock(housekeeping_mu);
+      stop_controller = true;
+    }
+    housekeeping_cv.notify_all();
+    if (housekeeper.joinable()) housekeeper.join();
+  }
+
+  // Hourly (and once at start): deletes audit rows past auth.audit_retention and refresh
+  // tokens past their expiry. Event data has its own retention (jobs).
+  void housekeep() {
+    std::unique_lock lock(housekeeping_mu);
+    while (!stop_controller.load()) {
+      lock.unlock();
+      auto audit = store->delete_audit_before(system_clock().now_ms() - config.auth.audit_retention_ms);
+      auto tokens = auth->purge_expired_refresh_tokens();
+      if (!audit.ok() || !tokens.ok()) {
+        log::warn("housekeeping failed", {{"error", (!audit.ok() ? audit.status() : tokens.status()).to_string()}});
+      } else if (*audit > 0 || *tokens > 0) {
+        log::info("housekeeping", {{"audit_rows_deleted", *audit}, {"refresh_tokens_deleted", *tokens}});
+      }
+      lock.lock();
+      housekeeping_cv.wait_for(lock, std::chrono::hours(1), [this] { return stop_controller.load(); });
+    }
+  }
 
   // Keeps ingest and the pipeline in step with the stored cameras: applies every change
   // published on the `cameras` topic, and resynchronizes everything if it missed one.
@@ -239,6 +271,7 @@ struct App::Parts {
   ~Parts() {
     server.reset();
     api.reset();
+    stop_housekeeper();
     gate.reset();
     auth.reset();
     signing_keys.reset();
@@ -283,7 +316,8 @@ Status App::Parts::build_auth() {
       std::fprintf(stderr,
                    "\n  Argus created the user 'admin' with the password:\n\n      %s\n\n"
                    "  It is also in %s (readable by you only). Sign in with\n"
-                   "      argus login --user admin\n  and change it (argus passwd, or PATCH /api/v1/users/me/password).\n\n",
+                   "      argus login --user admin\n"
+                   "  and change it: POST /api/v1/users/me/password {current_password, new_password}.\n\n",
                    boot->generated_password->c_str(), boot->password_file.string().c_str());
     }
     log::info("admin user created", {{"username", boot->username},
@@ -372,6 +406,7 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   api::ApiDeps deps;
   deps.store = parts->store.get();
   deps.auth = parts->auth.get();
+  deps.signing_keys = parts->signing_keys.get();
   deps.gate = parts->gate.get();
   deps.metrics = parts->metrics.get();
   deps.status = parts->status.get();
@@ -395,6 +430,7 @@ Status App::start() {
                                        .name = "camera-controller"});
   ARGUS_RETURN_IF_ERROR(p.apply_all_cameras());
   p.camera_controller = std::thread([&p] { p.control_cameras(); });
+  p.housekeeper = std::thread([&p] { p.housekeep(); });
   ARGUS_RETURN_IF_ERROR(p.server->start());
   if (p.tls) p.tls_reloader = std::make_unique<TlsReloader>(p.tls.get());
   p.running = true;
@@ -419,7 +455,7 @@ void App::stop() {
             {{"grace_ms", grace.count()}, {"connections", p.server->active_connections()}});
   std::size_t forced = p.server->stop(grace);
   if (forced > 0) log::warn("closed connections still busy at the end of the grace period", {{"count", forced}});
-  p.stop_controller = true;
+  p.stop_housekeeper();
   p.camera_changes->close();
   if (p.camera_controller.joinable()) p.camera_controller.join();
   p.ingest->stop_all();

@@ -319,6 +319,9 @@ const std::vector<Key>& schema() {
          c.auth.admin_password_file = raw;
          return "";
        }},
+      {"auth.audit_retention", "ARGUS_AUTH_AUDIT_RETENTION", "duration 1d..3650d", "365d",
+       duration([](Config& c) -> std::int64_t& { return c.auth.audit_retention_ms; }, 86'400'000,
+                3650LL * 86'400'000)},
       {"auth.login_rate", "ARGUS_AUTH_LOGIN_RATE", "N/s|N/min|N/h", "10/min",
        rate([](Config& c) -> RateConfig& { return c.auth.login_rate; })},
       {"auth.login_burst", "ARGUS_AUTH_LOGIN_BURST", "integer 1..100000", "5",
@@ -919,6 +922,7 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "auth" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "access_ttl" << YAML::Value << std::to_string(a.access_ttl_ms) + "ms";
   out << YAML::Key << "refresh_ttl" << YAML::Value << std::to_string(a.refresh_ttl_ms) + "ms";
+  out << YAML::Key << "audit_retention" << YAML::Value << std::to_string(a.audit_retention_ms) + "ms";
   if (!a.admin_password_file.empty()) out << YAML::Key << "admin_password_file" << YAML::Value << a.admin_password_file;
   out << YAML::Key << "login_rate" << YAML::Value << rate_text(a.login_rate);
   out << YAML::Key << "login_burst" << YAML::Value << a.login_rate.burst;

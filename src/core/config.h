@@ -46,6 +46,7 @@ struct AuthConfig {
   std::int64_t access_ttl_ms = 15 * 60'000;
   std::int64_t refresh_ttl_ms = 30LL * 24 * 3600'000;
   std::string admin_password_file;  // first start: the admin's password (else ARGUS_ADMIN_PASSWORD, else random)
+  std::int64_t audit_retention_ms = 365LL * 86'400'000;  // audit rows older than this are deleted
   RateConfig login_rate{10, 60'000, 5};  // per client address: sign-in, refresh, logout
   RateConfig read_rate{100, 1000, 200};  // per caller: GET and HEAD
   RateConfig write_rate{20, 1000, 40};   // per caller: everything else

@@ -87,6 +87,7 @@ const std::vector<std::pair<std::string, std::string>> kSecurityKeys = {
     {"auth.access_ttl", "ARGUS_AUTH_ACCESS_TTL"},
     {"auth.refresh_ttl", "ARGUS_AUTH_REFRESH_TTL"},
     {"auth.admin_password_file", "ARGUS_ADMIN_PASSWORD_FILE"},
+    {"auth.audit_retention", "ARGUS_AUTH_AUDIT_RETENTION"},
     {"auth.login_rate", "ARGUS_AUTH_LOGIN_RATE"},
     {"auth.login_burst", "ARGUS_AUTH_LOGIN_BURST"},
     {"auth.read_rate", "ARGUS_AUTH_READ_RATE"},

@@ -69,10 +69,11 @@ class Security(unittest.TestCase):
         assert status == 200, tokens
         return {"id": doc["id"], "token": tokens["access_token"], "refresh": tokens["refresh_token"]}
 
-    def signing_key(self):
+    def signing_key(self, kid=None):
         with open(os.path.join(self.server.data_dir, "jwt-keys.json")) as f:
             doc = json.load(f)
-        return b64url_decode(doc["keys"][0]["secret"])
+        kid = kid or json.loads(b64url_decode(self.server.token.split(".")[0]))["kid"]
+        return b64url_decode(next(k["secret"] for k in doc["keys"] if k["id"] == kid))
 
     def assert_problem(self, status, hdrs, body, code):
         self.assertEqual(status, code, body)
@@ -200,6 +201,22 @@ class Security(unittest.TestCase):
         self.assertEqual(status, 403)
         self.assertEqual(s.request("DELETE", f"/api/v1/keys/{key['id']}", token=op)[0], 204)
         self.assertEqual(s.request("GET", "/api/v1/cameras", token=secret)[0], 401)
+
+    def test_signing_key_rotation_keeps_old_tokens_valid(self):
+        s = self.server
+        old = s.token
+        old_kid = json.loads(b64url_decode(old.split(".")[0]))["kid"]
+        status, _, doc = s.json("POST", "/api/v1/system/signing-key/rotate")
+        self.assertEqual(status, 200, doc)
+        self.assertNotEqual(doc["current"], old_kid)
+        self.assertIn(old_kid, doc["verifying"])
+        self.assertEqual(s.request("GET", "/api/v1/cameras", token=old)[0], 200)
+        _, _, fresh = s.json("POST", "/api/v1/auth/login", {"username": "admin", "password": ADMIN_PASSWORD},
+                             auth=False)
+        self.assertEqual(json.loads(b64url_decode(fresh["access_token"].split(".")[0]))["kid"], doc["current"])
+        with open(os.path.join(s.data_dir, "jwt-keys.json")) as f:
+            self.assertEqual(len(json.load(f)["keys"]), 2)
+        self.assertEqual(os.stat(os.path.join(s.data_dir, "jwt-keys.json")).st_mode & 0o077, 0)
 
     def test_security_headers_and_no_store(self):
         status, hdrs, _ = self.server.request("GET", "/api/v1/cameras")
