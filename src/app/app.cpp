@@ -176,13 +176,13 @@ struct App::Parts {
   std::unique_ptr<Store> store;
   std::unique_ptr<bus::EventBus> bus;
   std::unique_ptr<pipeline::Pipeline> pipeline;
+  std::optional<UrlGuard> camera_urls;  // where camera sources may point; used by ingest and the API
   std::unique_ptr<ingest::CameraManager> ingest;
   std::unique_ptr<LiveCameraStatus> status;
   std::unique_ptr<PushIngress> push;
   std::unique_ptr<auth::SigningKeys> signing_keys;
   std::unique_ptr<auth::AuthService> auth;
   std::unique_ptr<api::Gatekeeper> gate;
-  std::optional<UrlGuard> camera_urls;  // where camera sources may point
   std::unique_ptr<bus::Subscription> camera_changes;
   std::thread camera_controller;
   std::atomic<bool> stop_controller{false};
@@ -385,7 +385,12 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   parts->pipeline = std::move(pipeline).value();
 
   pipeline::Pipeline* pipe = parts->pipeline.get();
-  parts->ingest = std::make_unique<ingest::CameraManager>(ingest_options(c, parts->metrics.get()),
+  auto camera_guard = UrlGuard::for_use(c.security, UrlUse::kCamera);
+  if (!camera_guard.ok()) return camera_guard.status();
+  parts->camera_urls = std::move(camera_guard).value();
+  ingest::IngestOptions ingest_opts = ingest_options(c, parts->metrics.get());
+  ingest_opts.url_guard = &*parts->camera_urls;
+  parts->ingest = std::make_unique<ingest::CameraManager>(ingest_opts,
                                                           [pipe](const vision::FramePtr& f) { pipe->on_frame(f); });
   parts->status = std::make_unique<LiveCameraStatus>(parts->ingest.get(), pipe, &system_clock());
   parts->push = std::make_unique<PushIngress>(parts->ingest.get());
@@ -393,9 +398,6 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   ARGUS_RETURN_IF_ERROR(parts->build_auth());
   // Outbound URLs: camera sources are checked as they are created or changed; a remote
   // detector's URL is checked now.
-  auto camera_guard = UrlGuard::for_use(c.security, UrlUse::kCamera);
-  if (!camera_guard.ok()) return camera_guard.status();
-  parts->camera_urls = std::move(camera_guard).value();
   if (c.detector.kind == "remote") {
     auto detector_guard = UrlGuard::for_use(c.security, UrlUse::kDetector);
     if (!detector_guard.ok()) return detector_guard.status();

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <mutex>
 
+#include <sys/socket.h>
+
 #include "argus_version.h"
 
 namespace argus::ingest {
@@ -164,9 +166,27 @@ CurlTransfer::~CurlTransfer() {
   if (multi_ != nullptr) curl_multi_cleanup(multi_);
 }
 
-void CurlTransfer::configure(const HttpTarget& target, std::int64_t connect_timeout_ms) {
+void CurlTransfer::configure(const HttpTarget& target, std::int64_t connect_timeout_ms, const UrlGuard* guard) {
   target_ = target;
+  guard_ = guard;
   CURL* e = easy_;
+  if (guard != nullptr) {
+    // libcurl resolves (and follows redirects) itself; vet the address it is about to
+    // connect to, whatever name led there.
+    auto open_socket = +[](void* self, curlsocktype, curl_sockaddr* a) -> curl_socket_t {
+      auto* t = static_cast<CurlTransfer*>(self);
+      auto ip = IpAddress::from_sockaddr(&a->addr);
+      Status ok = ip ? t->guard_->check_resolved(t->current_host(), *ip)
+                     : Status::invalid_argument("unsupported address family");
+      if (!ok.ok()) {
+        t->refused_ = ok.message();
+        return CURL_SOCKET_BAD;
+      }
+      return ::socket(a->family, a->socktype, a->protocol);
+    };
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, this);
+  }
   curl_easy_setopt(e, CURLOPT_URL, target.url.c_str());
   if (target.has_credentials) {
     curl_easy_setopt(e, CURLOPT_USERNAME, target.username.c_str());
@@ -182,6 +202,20 @@ void CurlTransfer::configure(const HttpTarget& target, std::int64_t connect_time
   curl_easy_setopt(e, CURLOPT_USERAGENT, "argus/" ARGUS_VERSION);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error_);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+}
+
+std::string CurlTransfer::current_host() const {
+  char* url = nullptr;
+  curl_easy_getinfo(easy_, CURLINFO_EFFECTIVE_URL, &url);
+  std::unique_ptr<CURLU, CurlUrlDeleter> u(curl_url());
+  CurlString host;
+  if (url == nullptr || !u || curl_url_set(u.get(), CURLUPART_URL, url, 0) != CURLUE_OK ||
+      curl_url_get(u.get(), CURLUPART_HOST, &host.p, 0) != CURLUE_OK) {
+    return {};
+  }
+  std::string h = host.str();
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  return h;
 }
 
 Status CurlTransfer::perform(const StopSignal& stop, const std::function<Status()>& tick) {
@@ -204,6 +238,11 @@ Status CurlTransfer::perform(const StopSignal& stop, const std::function<Status(
     while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
       if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy_) {
         last_code_ = msg->data.result;
+        if (last_code_ != CURLE_OK && !refused_.empty()) {
+          std::string why = std::move(refused_);
+          refused_.clear();
+          return Status::failed_precondition("refused to connect: " + why);
+        }
         return last_code_ == CURLE_OK ? Status() : curl_error_status(last_code_, error_, target_);
       }
     }

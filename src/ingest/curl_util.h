@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "core/url_guard.h"
 #include "ingest/source.h"
 
 namespace argus::ingest {
@@ -57,7 +58,9 @@ class CurlTransfer {
   // Sets what every camera request shares: URL and credentials (basic or digest, chosen
   // by the server's challenge), http/https only, connect timeout, no signals, at most three
   // redirects, TLS verification on.
-  void configure(const HttpTarget& target, std::int64_t connect_timeout_ms);
+  // With `guard`, each socket libcurl opens (redirects included) must connect to an address
+  // the guard allows; a refused one fails the transfer with the guard's reason.
+  void configure(const HttpTarget& target, std::int64_t connect_timeout_ms, const UrlGuard* guard = nullptr);
 
   // Runs the configured transfer to completion. Every ~100 ms (and at once when data
   // arrives) it checks `stop` and calls `tick`; a raised stop ends the transfer with
@@ -76,6 +79,10 @@ class CurlTransfer {
   HttpTarget target_;
   CURLcode last_code_ = CURLE_OK;
   char error_[CURL_ERROR_SIZE] = {};
+  // The host of the request being made (after redirects), for the guard's name rules.
+  std::string current_host() const;
+  const UrlGuard* guard_ = nullptr;
+  std::string refused_;  // why the guard refused the last connection ("" if it did not)
 };
 
 // Maps a libcurl failure to a Status with a message naming the target (masked).

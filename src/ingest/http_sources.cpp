@@ -28,7 +28,7 @@ class MjpegSource final : public Source {
     Connection conn{this, &io, SteadyClock::now()};
     content_type_.clear();
     CURL* e = transfer_.easy();
-    transfer_.configure(target_, options_.read_timeout_ms);
+    transfer_.configure(target_, options_.read_timeout_ms, options_.url_guard);
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 0L);  // a stream never ends on its own
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &MjpegSource::on_data);
@@ -140,7 +140,7 @@ class SnapshotSource final : public Source {
   Status run(const SourceIO& io) override {
     if (!transfer_.valid()) return Status::resource_exhausted("libcurl could not allocate a handle");
     CURL* e = transfer_.easy();
-    transfer_.configure(target_, options_.read_timeout_ms);
+    transfer_.configure(target_, options_.read_timeout_ms, options_.url_guard);
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.read_timeout_ms));
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(kMaxImageBytes));

@@ -23,6 +23,7 @@
 #include "core/camera.h"
 #include "core/clock.h"
 #include "core/status.h"
+#include "core/url_guard.h"
 #include "vision/frame.h"
 
 namespace argus::metrics {
@@ -69,6 +70,7 @@ struct IngestOptions {
                                            // failed/ inside the watched folder
   const Clock* clock = &system_clock();
   metrics::Registry* metrics = nullptr;
+  const UrlGuard* url_guard = nullptr;  // optional, not owned: see SourceOptions::url_guard
 };
 
 class CameraManager {

@@ -20,6 +20,7 @@
 
 #include "core/camera.h"
 #include "core/status.h"
+#include "core/url_guard.h"
 
 namespace argus::ingest {
 
@@ -64,6 +65,10 @@ struct SourceFrame {
 struct SourceOptions {
   std::int64_t read_timeout_ms = 10'000;  // no frame (or no answer) this long -> error
   int decode_min_width = 0;               // JPEG scaled decode target (0 = full size)
+  // Optional: every connection an HTTP source opens (redirects included) must go to an
+  // address this guard allows; checked on the resolved address, so DNS rebinding cannot
+  // slip past the check made when the camera was saved. Not owned.
+  const UrlGuard* url_guard = nullptr;
 };
 
 // Upper bound on one image's encoded bytes (snapshot body, MJPEG part, folder file, push).

@@ -77,7 +77,7 @@ Supervisor::Supervisor(Camera camera, const IngestOptions& options, const FrameS
                        std::atomic<std::uint64_t>* revision)
     : camera_(std::move(camera)),
       options_(options),
-      source_options_{options.read_timeout_ms, options.decode_min_width},
+      source_options_{options.read_timeout_ms, options.decode_min_width, options.url_guard},
       sink_(sink),
       revision_(revision) {
   if (options_.metrics != nullptr) {

@@ -129,6 +129,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 time.sleep(60)
             elif url.path == "/error500":
                 self.send_body(500, "text/plain", b"internal error\n")
+            elif url.path == "/redirect":
+                self.send_response(302)
+                self.send_header("Location", q.get("to", "/snapshot.jpg"))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
             else:
                 self.send_body(404, "text/plain", b"not found\n")
         except (BrokenPipeError, ConnectionResetError):

@@ -101,6 +101,43 @@ TEST_F(HttpSourceTest, MjpegErrors) {
   EXPECT_EQ(frames_.count("html") + frames_.count("gone") + frames_.count("stalled"), 0u);
 }
 
+// The SSRF guard checks the address of every connection, redirects included.
+TEST_F(HttpSourceTest, GuardRefusesRedirectsAndAddressesOutsideThePolicy) {
+  SecurityConfig sec;  // cameras: private addresses allowed, metadata never
+  auto private_guard = UrlGuard::for_use(sec, UrlUse::kCamera);
+  ASSERT_TRUE(private_guard.ok());
+  sec.camera_urls = UrlScope::kPublic;
+  auto public_guard = UrlGuard::for_use(sec, UrlUse::kCamera);
+  ASSERT_TRUE(public_guard.ok());
+  IngestOptions po = fast_options();
+  po.url_guard = &*private_guard;
+  CameraManager private_manager(po, frames_.sink());
+  IngestOptions pubo = fast_options();
+  pubo.url_guard = &*public_guard;
+  CameraManager public_manager(pubo, frames_.sink());
+
+  // Allowed: a LAN camera, also through a redirect to itself.
+  private_manager.upsert(make_camera("lan", SourceKind::kSnapshot, url("/redirect?to=/snapshot.jpg"), 100));
+  // Refused: a redirect to the cloud metadata address; loopback under the public policy.
+  private_manager.upsert(
+      make_camera("meta", SourceKind::kSnapshot, url("/redirect?to=http://169.254.169.254/latest/"), 100));
+  public_manager.upsert(make_camera("loop", SourceKind::kSnapshot, url("/snapshot.jpg"), 100));
+
+  ASSERT_TRUE(frames_.wait_for("lan", 2, 5s)) << private_manager.status("lan")->reason;
+  auto refused = [&](CameraManager& m, const std::string& id) {
+    return wait_until(
+        [&] {
+          auto st = m.status(id);
+          return st && st->reason.find("refused to connect") != std::string::npos;
+        },
+        5s);
+  };
+  EXPECT_TRUE(refused(private_manager, "meta")) << private_manager.status("meta")->reason;
+  EXPECT_NE(private_manager.status("meta")->reason.find("169.254.169.254"), std::string::npos);
+  EXPECT_TRUE(refused(public_manager, "loop")) << public_manager.status("loop")->reason;
+  EXPECT_EQ(frames_.count("meta") + frames_.count("loop"), 0u);
+}
+
 TEST_F(HttpSourceTest, SnapshotPollsAtItsInterval) {
   manager_.upsert(make_camera("snap", SourceKind::kSnapshot, url("/snapshot.jpg"), 200));
   ASSERT_TRUE(frames_.wait_for("snap", 1, 5s)) << reason("snap");
