@@ -8,10 +8,13 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
+import tempfile
 import time
 import unittest
 
 from harness import ADMIN_PASSWORD, Server, camera
+from test_pipeline import jpeg_bytes, make_models, wait_for
 
 VIEWER_PW = "viewer-password-1"
 OPERATOR_PW = "operator-password-1"
@@ -44,11 +47,28 @@ class Security(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         # Many sign-ins from one address here: lift the per-address limit (tested on its own below).
-        cls.server = Server(args=("--set", "auth.login_rate=100/s", "--set", "auth.login_burst=100")).start()
+        # A constant ONNX model finds a person in every pushed frame, so cam-c gets events.
+        cls.models = tempfile.mkdtemp(prefix="argus-models-")
+        model, labels = make_models(cls.models)
+        cls.server = Server(args=("--set", "auth.login_rate=100/s", "--set", "auth.login_burst=100",
+                                  "--set", "detector.kind=onnx", "--set", f"detector.model={model}",
+                                  "--set", f"detector.labels={labels}", "--set", "detector.input_width=64",
+                                  "--set", "detector.input_height=64", "--set", "pipeline.motion_gate=false",
+                                  "--set", "pipeline.track_timeout=600ms")).start()
         s = cls.server
-        for cid in ("cam-a", "cam-b", "cam-c"):
+        for cid in ("cam-a", "cam-b"):
             status, _, doc = s.json("POST", "/api/v1/cameras", camera(cid, enabled=False))
             assert status == 201, doc
+        status, _, doc = s.json("POST", "/api/v1/cameras", camera("cam-c", source={"kind": "push"}, detection={
+            "fps": 20, "labels": ["person"], "min_score": 0.5}))
+        assert status == 201, doc
+        frame = jpeg_bytes(None)
+        for _ in range(6):
+            s.request("POST", "/api/v1/cameras/cam-c/frames", body=frame, headers={"Content-Type": "image/jpeg"})
+            time.sleep(0.06)
+        cls.event = wait_for(lambda: (s.json("GET", "/api/v1/events?camera=cam-c")[2]["items"] or [None])[0])
+        wait_for(lambda: s.json("GET", f"/api/v1/events/{cls.event['id']}")[2].get("snapshot") or
+                 s.request("GET", f"/api/v1/events/{cls.event['id']}/snapshot.jpg")[0] == 200)
         cls.viewer = cls.make_user("viewer1", "viewer", VIEWER_PW)
         cls.scoped = cls.make_user("scoped1", "viewer", VIEWER_PW, cameras=["cam-a", "cam-b"])
         cls.operator = cls.make_user("operator1", "operator", OPERATOR_PW)
@@ -56,6 +76,7 @@ class Security(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.server.cleanup()
+        shutil.rmtree(cls.models, ignore_errors=True)
 
     @classmethod
     def make_user(cls, name, role, password, cameras=None):
@@ -142,9 +163,16 @@ class Security(unittest.TestCase):
         _, _, doc = s.json("GET", "/api/v1/cameras", token=tok)
         self.assertEqual(sorted(c["id"] for c in doc["items"]), ["cam-a", "cam-b"])
         self.assertEqual(s.request("GET", "/api/v1/cameras/cam-a", token=tok)[0], 200)
-        for path in ("/api/v1/cameras/cam-c", "/api/v1/events?camera=cam-c", "/api/v1/counts?camera=cam-c"):
+        ev = self.event["id"]
+        self.assertEqual(s.request("GET", f"/api/v1/events/{ev}/snapshot.jpg")[0], 200)  # the admin sees it
+        for path in ("/api/v1/cameras/cam-c", "/api/v1/events?camera=cam-c", "/api/v1/counts?camera=cam-c",
+                     f"/api/v1/events/{ev}", f"/api/v1/events/{ev}/snapshot.jpg"):
             status, hdrs, body = s.request("GET", path, token=tok)
             self.assert_problem(status, hdrs, body, 404)
+        _, _, listed = s.json("GET", "/api/v1/events?limit=500", token=tok)
+        self.assertNotIn(ev, [e["id"] for e in listed["items"]])
+        _, _, everything = s.json("GET", "/api/v1/events?limit=500")
+        self.assertIn(ev, [e["id"] for e in everything["items"]])
         # Unknown and hidden cameras look the same.
         self.assertEqual(s.json("GET", "/api/v1/cameras/cam-c", token=tok)[2]["detail"].replace("cam-c", "X"),
                          s.json("GET", "/api/v1/cameras/cam-zz", token=tok)[2]["detail"].replace("cam-zz", "X"))
