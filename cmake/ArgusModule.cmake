@@ -9,6 +9,20 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_L
   list(APPEND ARGUS_WARNINGS -Wno-restrict)
 endif()
 
+# ARGUS_FUZZ: every target is instrumented for libFuzzer's coverage feedback and built
+# with AddressSanitizer and UBSan (any UB aborts, so the fuzzer reports it); the fuzz
+# targets themselves link libFuzzer's main with -fsanitize=fuzzer (fuzz/CMakeLists.txt).
+if(ARGUS_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "ARGUS_FUZZ needs clang (libFuzzer): CC=clang CXX=clang++ cmake ...")
+  endif()
+  # -fno-sanitize=function: clang 14 cannot emit its prologue data for the split parts
+  # of a coroutine ("Cannot represent a difference across sections", api/server.cpp).
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=function
+                      -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
 # argus_module(NAME SOURCES a.cpp b.cpp DEPS core metrics LIBS Boost::headers)
 # DEPS are other Argus modules (linked as argus_<dep>); LIBS are third-party targets.
 function(argus_module name)

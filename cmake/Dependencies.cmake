@@ -3,6 +3,11 @@
 # of our -Werror build.
 find_package(Threads REQUIRED)
 find_package(Boost 1.74 REQUIRED)
+# Asio 1.74 enables co_await for clang only with libc++'s <experimental/coroutine>; clang
+# 14 with libstdc++'s <coroutine> works as GCC does, so say so (clang builds: fuzzing).
+if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  add_compile_definitions(BOOST_ASIO_HAS_CO_AWAIT=1)
+endif()
 find_package(OpenSSL 3 REQUIRED)
 find_package(nlohmann_json 3.11 REQUIRED)
 find_package(fmt REQUIRED)

@@ -10,6 +10,8 @@ export DEBIAN_FRONTEND=noninteractive
 PACKAGES=(
   # toolchain
   build-essential cmake ninja-build pkg-config git ca-certificates
+  # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
+  clang libclang-rt-14-dev
   # libraries
   libboost-dev libssl-dev nlohmann-json3-dev libsqlite3-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev

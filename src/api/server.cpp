@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "api/problem.h"
+#include "api/request_parse.h"
 #include "api/tls.h"
 #include "core/ids.h"
 #include "core/log.h"
@@ -96,15 +97,6 @@ void append_field(std::string& head, std::string_view name, std::string_view val
   head += value;
 }
 
-bool valid_request_id(std::string_view id) {
-  if (id.empty() || id.size() > 200) return false;
-  for (char c : id) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 // What stop() needs of a connection, whatever its stream.
 struct SessionBase {
   virtual ~SessionBase() = default;
@@ -141,6 +133,7 @@ class HttpServer::Impl {
         handler_(std::move(handler)),
         metrics_(metrics),
         tls_(tls),
+        limits_{config.max_header_bytes, config.max_body_bytes},
         ioc_(config.io_threads),
         acceptor_(config.io_threads > 1 ? asio::any_io_executor(asio::make_strand(ioc_))
                                         : asio::any_io_executor(ioc_.get_executor())) {
@@ -329,12 +322,6 @@ class HttpServer::Impl {
     if (sessions_.empty()) drained_.notify_all();
   }
 
-  template <typename S>
-  asio::awaitable<void> write_body_too_large(S& s) {
-    co_await write_early_error(s, 413, "body-too-large",
-                               "the request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes");
-  }
-
   // The client went away or was too slow: close without an answer.
   static bool peer_gone(const error_code& ec) {
     return ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
@@ -469,43 +456,33 @@ class HttpServer::Impl {
       }
       s.idle = false;
 
-      http::request_parser<http::string_body> parser;
-      parser.header_limit(static_cast<std::uint32_t>(config_.max_header_bytes));
-      parser.body_limit(config_.max_body_bytes);
+      // The steps below are mirrored, on bytes in memory, by RequestReader
+      // (request_parse.cpp), which tests and fuzzing drive: keep the two in step.
+      RequestParser parser;
+      configure_parser(parser, limits_);
 
       // Fast path: a header already in the buffer is parsed in place, without another
       // asynchronous read; otherwise read the rest of it under the header timeout.
       error_code ec;
-      buffer.consume(parser.put(buffer.data(), ec));
+      std::size_t header_bytes = parser.put(buffer.data(), ec);
+      buffer.consume(header_bytes);
       if (ec == http::error::need_more) ec = {};
       if (!ec && !parser.is_header_done()) {
         beast::get_lowest_layer(s.stream).expires_after(std::chrono::milliseconds(config_.header_timeout_ms));
-        co_await http::async_read_header(s.stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-      }
-      if (ec == http::error::header_limit) {
-        co_await write_early_error(
-            s, 431, "header-too-large",
-            "the request header block exceeds " + std::to_string(config_.max_header_bytes) + " bytes");
-        co_return;
-      }
-      if (ec == http::error::body_limit) {
-        co_await write_body_too_large(s);
-        co_return;
+        header_bytes +=
+            co_await http::async_read_header(s.stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       }
       if (peer_gone(ec)) co_return;
       if (ec) {
-        co_await write_early_error(s, 400, "bad-request", "malformed HTTP request: " + ec.message());
+        EarlyError e = header_error(ec, limits_);
+        co_await write_early_error(s, e.status, e.type, std::move(e.detail));
+        co_return;
+      }
+      if (EarlyError e = check_header(parser, header_bytes, limits_)) {
+        co_await write_early_error(s, e.status, e.type, std::move(e.detail));
         co_return;
       }
       auto& header = parser.get();
-      if (header.version() != 11 && header.version() != 10) {
-        co_await write_early_error(s, 400, "bad-request", "unsupported HTTP version");
-        co_return;
-      }
-      if (auto cl = parser.content_length(); cl && *cl > config_.max_body_bytes) {
-        co_await write_body_too_large(s);
-        co_return;
-      }
       if (!parser.is_done()) {
         auto expect = header[http::field::expect];
         if (beast::iequals(expect, "100-continue")) {
@@ -516,13 +493,10 @@ class HttpServer::Impl {
         }
         beast::get_lowest_layer(s.stream).expires_after(std::chrono::milliseconds(config_.body_timeout_ms));
         co_await http::async_read(s.stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-        if (ec == http::error::body_limit) {
-          co_await write_body_too_large(s);
-          co_return;
-        }
         if (peer_gone(ec) || ec == http::error::partial_message) co_return;
         if (ec) {
-          co_await write_early_error(s, 400, "bad-request", "malformed HTTP request body: " + ec.message());
+          EarlyError e = body_error(ec, limits_);
+          co_await write_early_error(s, e.status, e.type, std::move(e.detail));
           co_return;
         }
       }
@@ -534,36 +508,19 @@ class HttpServer::Impl {
 
   // Runs the handler and writes the response. Returns false if the connection must close.
   template <typename S>
-  asio::awaitable<bool> respond(S& s, http::request<http::string_body> msg, bool& keep_alive) {
+  asio::awaitable<bool> respond(S& s, RequestMessage msg, bool& keep_alive) {
     auto started = std::chrono::steady_clock::now();
     Request req;
+    std::optional<Response> rejected = to_request(msg, req);
     std::string_view method_text(msg.method_string().data(), msg.method_string().size());
-    req.method = parse_method(method_text);
-    req.target.assign(msg.target().data(), msg.target().size());
-    std::size_t q = req.target.find('?');
-    req.path = req.target.substr(0, q);
-    bool query_ok = q == std::string::npos || parse_query(std::string_view(req.target).substr(q + 1), req.query);
-    req.headers.reserve(16);
-    for (const auto& field : msg) {
-      std::string name(field.name_string().data(), field.name_string().size());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      req.headers.emplace_back(std::move(name), std::string(field.value().data(), field.value().size()));
-    }
-    req.body = std::move(msg.body());
-    const std::string* given_id = req.header("x-request-id");
-    req.request_id = given_id != nullptr && valid_request_id(*given_id) ? *given_id : random_hex_id(8);
     req.remote_address = s.remote;
     req.secure = S::kSecure;
 
     Response res;
     {
       log::ScopedLogContext log_context(req.request_id);
-      if (req.path.empty() || req.path.front() != '/') {
-        res = problem(400, "bad-request", "the request target must be an absolute path", req);
-      } else if (!query_ok) {
-        res = problem(400, "bad-request", "the query string has a malformed percent-escape", req);
-      } else if (req.method == Method::kOther) {
-        res = problem(501, "not-implemented", "method " + std::string(method_text) + " is not supported", req);
+      if (rejected) {
+        res = std::move(*rejected);
       } else {
         try {
           res = handler_(req);
@@ -639,6 +596,7 @@ class HttpServer::Impl {
   metrics::Gauge* connections_gauge_ = nullptr;
   metrics::Counter* rejected_ = nullptr;
   TlsContextProvider* const tls_;  // null: plain HTTP
+  const RequestLimits limits_;
   metrics::Counter* tls_failures_ = nullptr;
 
   asio::io_context ioc_;

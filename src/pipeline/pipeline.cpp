@@ -109,12 +109,11 @@ struct Pipeline::CameraState {
   metrics::Counter* skipped = nullptr;
 };
 
-Pipeline::Pipeline(const PipelineOptions& options, Store* store, bus::EventBus* bus, metrics::Registry* metrics)
-    : options_(options), store_(store), bus_(bus), metrics_(metrics) {}
+Pipeline::Pipeline(const PipelineOptions& options, metrics::Registry* metrics) : options_(options), metrics_(metrics) {}
 
 Result<std::unique_ptr<Pipeline>> Pipeline::create(const PipelineOptions& options, Store* store, bus::EventBus* bus,
                                                    metrics::Registry* metrics) {
-  std::unique_ptr<Pipeline> p(new Pipeline(options, store, bus, metrics));
+  std::unique_ptr<Pipeline> p(new Pipeline(options, metrics));
   auto pool = DetectorPool::create(options.pool, metrics);
   if (!pool.ok()) return pool.status();
   p->pool_ = std::move(pool).value();

@@ -80,15 +80,13 @@ class Pipeline {
  private:
   struct CameraState;
   class LiveSink;
-  Pipeline(const PipelineOptions& options, Store* store, bus::EventBus* bus, metrics::Registry* metrics);
+  Pipeline(const PipelineOptions& options, metrics::Registry* metrics);
   void submit(const std::shared_ptr<CameraState>& cam, vision::FramePtr frame, std::vector<cv::Rect> crops);
   void completed(const std::shared_ptr<CameraState>& cam, const vision::FramePtr& frame,
                  Result<std::vector<vision::Detection>> result);
   void ticker();
 
   PipelineOptions options_;
-  Store* store_;
-  bus::EventBus* bus_;
   metrics::Registry* metrics_;
   std::unique_ptr<StoreWriter> writer_;
   std::unique_ptr<LiveSink> sink_;
