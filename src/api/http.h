@@ -56,6 +56,9 @@ struct Response {
   Fields headers;  // besides Content-Type and Content-Length, which the server sets
   std::string content_type;
   std::shared_ptr<const std::string> body;  // shared so cached bytes are sent without a copy
+  // Header lines written verbatim after `headers`, each as "\r\nName: value" (static text
+  // shared by every response, e.g. the security headers; no allocation per response).
+  std::string_view fixed_headers;
 
   void set_header(std::string name, std::string value);
   const std::string* header(std::string_view name) const;  // case-insensitive

@@ -179,23 +179,27 @@ Response Gatekeeper::preflight(const Request& req, const std::string& allow) con
 }
 
 void Gatekeeper::finish(const Request& req, Response& resp) const {
-  resp.set_header("X-Content-Type-Options", "nosniff");
-  resp.set_header("Referrer-Policy", "no-referrer");
-  resp.set_header("X-Frame-Options", "DENY");
-  if (resp.content_type.rfind("text/html", 0) == 0) {
-    resp.set_header("Content-Security-Policy",
-                    "default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; "
-                    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
-  } else {
-    resp.set_header("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
-  }
-  if (req.principal && resp.header("Cache-Control") == nullptr) resp.set_header("Cache-Control", "no-store");
+  // The same few lines on every response: static text, no allocation.
+  static constexpr std::string_view kCommon =
+      "\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nX-Frame-Options: DENY";
+  static constexpr std::string_view kApiCsp = "\r\nContent-Security-Policy: default-src 'none'; frame-ancestors 'none'";
+  static constexpr std::string_view kNoStore = "\r\nCache-Control: no-store";
+  static const std::string kData = std::string(kCommon) + std::string(kApiCsp);
+  static const std::string kDataNoStore = kData + std::string(kNoStore);
+  static const std::string kHtml =
+      std::string(kCommon) +
+      "\r\nContent-Security-Policy: default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "
+      "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+  static const std::string kHtmlNoStore = kHtml + std::string(kNoStore);
+  const bool html = resp.content_type.rfind("text/html", 0) == 0;
+  const bool no_store = req.principal && resp.header("Cache-Control") == nullptr;
+  resp.fixed_headers = html ? (no_store ? kHtmlNoStore : kHtml) : (no_store ? kDataNoStore : kData);
   if (!options_.cors_origins.empty()) {
+    resp.set_header("Vary", "Origin");
     if (const std::string* origin = req.header("origin"); origin != nullptr && origin_allowed(*origin)) {
       resp.set_header("Access-Control-Allow-Origin", *origin);
       resp.set_header("Access-Control-Expose-Headers",
                       "ETag, Location, Retry-After, RateLimit, RateLimit-Policy, X-Request-Id");
-      resp.set_header("Vary", "Origin");
     }
   }
 }

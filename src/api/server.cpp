@@ -554,6 +554,7 @@ class HttpServer::Impl {
       head += kHstsValue;
     }
     for (const auto& [name, value] : res.headers) append_field(head, name, value);
+    head += res.fixed_headers;
     if (res.status != 304 && res.status != 204) {
       head += "\r\nContent-Length: ";
       head += std::to_string(body_size);
