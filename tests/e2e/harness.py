@@ -180,6 +180,18 @@ def run_argus(args, env=None, timeout=30):
     return subprocess.run([ARGUS_BIN] + list(args), capture_output=True, text=True, env=e, timeout=timeout)
 
 
+def wait_for(predicate, timeout=30, interval=0.1):
+    """Polls `predicate` until it returns something truthy (returned) or `timeout` passes."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+
+
 def camera(cid, **extra):
     doc = {"id": cid, "name": f"Camera {cid}", "source": {"url": f"rtsp://127.0.0.1:9/{cid}"}}
     doc.update(extra)

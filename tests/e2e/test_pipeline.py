@@ -11,7 +11,7 @@ import time
 import unittest
 import uuid
 
-from harness import Server, camera
+from harness import Server, camera, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VTEST = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
@@ -46,15 +46,6 @@ def multipart(fields):
     return body, f"multipart/form-data; boundary={boundary}"
 
 
-def wait_for(predicate, timeout=20, interval=0.1):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
 
 
 class PushedFramesBecomeEvents(unittest.TestCase):

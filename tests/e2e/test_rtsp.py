@@ -8,20 +8,11 @@ import subprocess
 import time
 import unittest
 
-from harness import Server, camera, free_port
+from harness import Server, camera, free_port, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def wait_for(predicate, timeout=30, interval=0.2):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
 
 
 class RtspServer:

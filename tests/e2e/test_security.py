@@ -13,8 +13,8 @@ import tempfile
 import time
 import unittest
 
-from harness import ADMIN_PASSWORD, Server, camera
-from test_pipeline import jpeg_bytes, make_models, wait_for
+from harness import ADMIN_PASSWORD, Server, camera, wait_for
+from test_pipeline import jpeg_bytes, make_models
 
 VIEWER_PW = "viewer-password-1"
 OPERATOR_PW = "operator-password-1"
