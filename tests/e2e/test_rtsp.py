@@ -74,8 +74,9 @@ class RtspCameras(unittest.TestCase):
         self.add("rtsp-badpath", self.url(path="no-such-stream"))
         for cid, words in [("rtsp-badpw", "authentication failed"), ("rtsp-nocreds", "requires authentication"),
                            ("rtsp-badpath", "no such stream")]:
-            st = wait_for(lambda: (lambda x: x if x["reason"] else None)(self.status(cid)))
-            self.assertIn(st["state"], ("reconnecting", "error", "offline"), cid)
+            # While starting, the reason is "connecting"; wait for the failure.
+            st = wait_for(lambda: (lambda x: x if x["state"] in ("reconnecting", "error", "offline") else None)(
+                self.status(cid)))
             self.assertIn(words, st["reason"], cid)
             self.assertNotIn("s3cret-pw", st["reason"])
         self.assertFalse(any("wrong" in line or "s3cret-pw" in line for line in self.server.lines))
