@@ -57,16 +57,11 @@ json key_json(const auth::ApiKeyInfo& k) {
 json audit_json(const AuditRecord& a) {
   json details = json::parse(a.details.empty() ? "{}" : a.details, nullptr, false);
   if (details.is_discarded()) details = json::object();
-  return {{"id", a.id},
-          {"time", format_rfc3339(a.time)},
-          {"actor", a.actor},
-          {"actor_kind", a.actor_kind},
-          {"ip", a.ip},
-          {"request_id", a.request_id},
-          {"action", a.action},
-          {"target", a.target},
-          {"outcome", a.outcome},
-          {"details", details}};
+  return {{"id", a.id},           {"time", format_rfc3339(a.time)},
+          {"actor", a.actor},     {"actor_kind", a.actor_kind},
+          {"ip", a.ip},           {"request_id", a.request_id},
+          {"action", a.action},   {"target", a.target},
+          {"outcome", a.outcome}, {"details", details}};
 }
 
 json tokens_json(const auth::TokenPair& t) {
@@ -122,6 +117,16 @@ Response auth_problem(const Status& s, const Request& req) {
   return status_problem(s, req);
 }
 
+// Parses the body as a JSON object; `shape` (may be "") names its members for the error message.
+std::optional<Response> parse_object_body(const Request& req, json& doc, const char* shape,
+                                          std::initializer_list<std::string_view> extra_types = {}) {
+  if (auto err = parse_json_body(req, doc, extra_types)) return err;
+  if (!doc.is_object()) {
+    return validation_problem({{"", std::string("must be an object") + (*shape != '\0' ? " " : "") + shape}}, req);
+  }
+  return std::nullopt;
+}
+
 std::optional<Response> user_only(const Request& req) {
   if (req.principal && req.principal->kind == auth::PrincipalKind::user) return std::nullopt;
   return problem(403, "forbidden", "this needs a signed-in user, not an API key", req);
@@ -132,9 +137,8 @@ std::optional<Response> user_only(const Request& req) {
 void Api::add_auth_routes() {
   router_.add(Method::kPost, "/api/v1/auth/login", Access::sign_in(), [this](Request& req) {
     json doc;
-    if (auto err = parse_json_body(req, doc)) return *err;
+    if (auto err = parse_object_body(req, doc, "{username, password}")) return *err;
     FieldErrors errors;
-    if (!doc.is_object()) return validation_problem({{"", "must be an object {username, password}"}}, req);
     std::string username = string_field(doc, "username", errors);
     std::string password = string_field(doc, "password", errors);
     if (!errors.empty()) return validation_problem(errors, req);
@@ -145,9 +149,8 @@ void Api::add_auth_routes() {
 
   router_.add(Method::kPost, "/api/v1/auth/refresh", Access::sign_in(), [this](Request& req) {
     json doc;
-    if (auto err = parse_json_body(req, doc)) return *err;
+    if (auto err = parse_object_body(req, doc, "{refresh_token}")) return *err;
     FieldErrors errors;
-    if (!doc.is_object()) return validation_problem({{"", "must be an object {refresh_token}"}}, req);
     std::string token = string_field(doc, "refresh_token", errors);
     if (!errors.empty()) return validation_problem(errors, req);
     auto tokens = deps_.auth->refresh(token, req.client_ip(), user_agent(req));
@@ -157,9 +160,8 @@ void Api::add_auth_routes() {
 
   router_.add(Method::kPost, "/api/v1/auth/logout", Access::sign_in(), [this](Request& req) {
     json doc;
-    if (auto err = parse_json_body(req, doc)) return *err;
+    if (auto err = parse_object_body(req, doc, "{refresh_token}")) return *err;
     FieldErrors errors;
-    if (!doc.is_object()) return validation_problem({{"", "must be an object {refresh_token}"}}, req);
     std::string token = string_field(doc, "refresh_token", errors);
     if (!errors.empty()) return validation_problem(errors, req);
     if (Status s = deps_.auth->logout(token); !s.ok()) return status_problem(s, req);
@@ -190,8 +192,7 @@ void Api::add_user_routes() {
 
   router_.add(Method::kPost, "/api/v1/users", admin, [this](Request& req) {
     json doc;
-    if (auto err = parse_json_body(req, doc)) return *err;
-    if (!doc.is_object()) return validation_problem({{"", "must be an object"}}, req);
+    if (auto err = parse_object_body(req, doc, "")) return *err;
     FieldErrors errors;
     auth::NewUser u;
     u.username = string_field(doc, "username", errors);
@@ -235,8 +236,7 @@ void Api::add_user_routes() {
   router_.add(Method::kPatch, "/api/v1/users/me", Access::authenticated(), [this](Request& req) {
     if (auto err = user_only(req)) return *err;
     json doc;
-    if (auto err = parse_json_body(req, doc, {"application/merge-patch+json"})) return *err;
-    if (!doc.is_object()) return validation_problem({{"", "must be an object"}}, req);
+    if (auto err = parse_object_body(req, doc, "", {"application/merge-patch+json"})) return *err;
     for (const char* forbidden : {"role", "cameras", "disabled", "username", "id"}) {
       if (doc.contains(forbidden)) {
         audit(req, "user.update_self", req.principal->user_id, "denied", {{"field", forbidden}});
@@ -260,14 +260,12 @@ void Api::add_user_routes() {
   router_.add(Method::kPost, "/api/v1/users/me/password", Access::authenticated(), [this](Request& req) {
     if (auto err = user_only(req)) return *err;
     json doc;
-    if (auto err = parse_json_body(req, doc)) return *err;
-    if (!doc.is_object()) return validation_problem({{"", "must be an object {current_password, new_password}"}}, req);
+    if (auto err = parse_object_body(req, doc, "{current_password, new_password}")) return *err;
     FieldErrors errors;
     std::string current = string_field(doc, "current_password", errors);
     std::string next = string_field(doc, "new_password", errors);
     if (!errors.empty()) return validation_problem(errors, req);
-    auto tokens =
-        deps_.auth->change_password(req.principal->user_id, current, next, req.client_ip(), user_agent(req));
+    auto tokens = deps_.auth->change_password(req.principal->user_id, current, next, req.client_ip(), user_agent(req));
     if (!tokens.ok()) return auth_problem(tokens.status(), req);
     deps_.gate->invalidate();
     return Response::json(200, tokens_json(*tokens));
@@ -281,8 +279,7 @@ void Api::add_user_routes() {
 
   router_.add(Method::kPatch, "/api/v1/users/{id}", admin, [this](Request& req) {
     json doc;
-    if (auto err = parse_json_body(req, doc, {"application/merge-patch+json"})) return *err;
-    if (!doc.is_object()) return validation_problem({{"", "must be an object"}}, req);
+    if (auto err = parse_object_body(req, doc, "", {"application/merge-patch+json"})) return *err;
     const std::string& id = req.param("id");
     if (id == req.principal->user_id && (doc.contains("role") || doc.contains("cameras") || doc.contains("disabled"))) {
       audit(req, "user.update", id, "denied", {{"reason", "own role, scope or state"}});
@@ -341,8 +338,7 @@ void Api::add_user_routes() {
 
   router_.add(Method::kPost, "/api/v1/users/{id}/password", admin, [this](Request& req) {
     json doc;
-    if (auto err = parse_json_body(req, doc)) return *err;
-    if (!doc.is_object()) return validation_problem({{"", "must be an object {password}"}}, req);
+    if (auto err = parse_object_body(req, doc, "{password}")) return *err;
     FieldErrors errors;
     std::string password = string_field(doc, "password", errors);
     if (!errors.empty()) return validation_problem(errors, req);
@@ -376,8 +372,7 @@ void Api::add_user_routes() {
   router_.add(Method::kPost, "/api/v1/keys", keys, [this](Request& req) {
     if (auto err = user_only(req)) return *err;
     json doc;
-    if (auto err = parse_json_body(req, doc)) return *err;
-    if (!doc.is_object()) return validation_problem({{"", "must be an object {name, permissions}"}}, req);
+    if (auto err = parse_object_body(req, doc, "{name, permissions}")) return *err;
     FieldErrors errors;
     auth::NewApiKey k;
     k.owner_user_id = req.principal->user_id;
@@ -442,8 +437,8 @@ void Api::add_user_routes() {
                 Status s = deps_.signing_keys->rotate();
                 audit(req, "system.signing_key_rotate", "", s.ok() ? "ok" : "failed");
                 if (!s.ok()) return status_problem(s, req);
-                return Response::json(200, {{"current", deps_.signing_keys->current().id},
-                                            {"verifying", deps_.signing_keys->key_ids()}});
+                return Response::json(
+                    200, {{"current", deps_.signing_keys->current().id}, {"verifying", deps_.signing_keys->key_ids()}});
               });
 
   // --- audit ---
