@@ -35,6 +35,23 @@ TEST(MemoryBus, DeliversEnvelopeSerializedOnce) {
   EXPECT_TRUE(env["time"].get<std::string>().ends_with("Z"));
 }
 
+TEST(MemoryBus, IdsContinueAcrossRestartsByDefault) {
+  // Without first_id, ids start from the clock (ms x 1000): a later process starts above
+  // an earlier one, so a stream client's old id reads as older than anything new.
+  struct FixedClock final : Clock {
+    UnixMillis now = 1'700'000'000'000;
+    UnixMillis now_ms() const override { return now; }
+  } clock;
+  BusOptions o;
+  o.clock = &clock;
+  auto first = std::move(open_bus(o)).value();
+  auto a = first->publish(kSystem, "", 1);
+  EXPECT_EQ(a->id, 1'700'000'000'000'000u);
+  clock.now += 1;
+  auto second = std::move(open_bus(o)).value();
+  EXPECT_GT(second->publish(kSystem, "", 1)->id, a->id);
+}
+
 TEST(MemoryBus, FiltersTopicsAndCameras) {
   auto bus = memory_bus();
   auto sub = bus->subscribe({.topics = {"events", "counts"}, .cameras = {"a"}});
