@@ -90,6 +90,9 @@ TEST_F(StreamHubTest, EntriesShareTheBusBytesAndPrecomputeFraming) {
 }
 
 TEST_F(StreamHubTest, ReplayHasNoGapAndNoDuplicateWithLiveMessages) {
+  StreamsConfig c;
+  c.queue = 100'000;  // nothing is dropped: every id must arrive
+  open(c);
   StreamFilter f{bits({"system"}), {}, std::nullopt};
   auto first = publish(bus::kSystem, "");
   // A publisher keeps going while subscribers attach with a replay.
