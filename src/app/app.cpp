@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <cstring>
 #include <filesystem>
@@ -227,6 +228,9 @@ struct App::Parts {
 
   // Keeps ingest and the pipeline in step with the stored cameras: applies every change
   // published on the `cameras` topic, and resynchronizes everything if it missed one.
+  std::uint64_t status_revision_seen = 0;            // camera-controller thread
+  std::map<std::string, std::string> last_status;   // camera-controller thread: id -> state, reason
+
   void control_cameras() {
     std::uint64_t seen_dropped = 0;
     while (!stop_controller.load()) {
@@ -237,11 +241,47 @@ struct App::Parts {
         Status s = apply_all_cameras();
         if (!s.ok()) log::error("camera resynchronization failed", {{"error", s.to_string()}});
       }
-      if (!msg || !*msg) continue;
-      const auto& m = **msg;
-      std::string type = m.data.value("type", "");
-      if (type == "created" || type == "updated" || type == "deleted") apply_camera(m.camera);
+      if (msg && *msg) {
+        const auto& m = **msg;
+        std::string type = m.data.value("type", "");
+        if (type == "created" || type == "updated" || type == "deleted") apply_camera(m.camera);
+      }
+      publish_status_changes();
     }
+  }
+
+  // Publishes {"type":"status", "camera_id", "status": {state, reason}} on the cameras
+  // topic for every camera whose state or reason changed since the last call (stream
+  // clients see cameras go online, reconnect and fail). Camera-controller thread only.
+  void publish_status_changes() {
+    std::uint64_t revision = ingest->status_revision();
+    if (revision == status_revision_seen) return;
+    status_revision_seen = revision;
+    std::map<std::string, std::string> now;
+    PageRequest page;
+    page.limit = 500;
+    for (;;) {
+      auto cams = store->list_cameras(page);
+      if (!cams.ok()) return;
+      for (const auto& c : cams->items) {
+        std::string state = c.enabled ? "starting" : "disabled";
+        std::string reason;
+        if (auto st = ingest->status(c.id)) {
+          state = std::string(ingest::source_state_name(st->state));
+          reason = st->reason;
+        }
+        std::string key = state + '\n' + reason;
+        auto it = last_status.find(c.id);
+        if (it == last_status.end() || it->second != key) {
+          nlohmann::json view{{"state", state}, {"reason", reason.empty() ? nlohmann::json() : nlohmann::json(reason)}};
+          bus->publish(bus::kCameras, c.id, {{"type", "status"}, {"camera_id", c.id}, {"status", std::move(view)}});
+        }
+        now.emplace(c.id, std::move(key));
+      }
+      if (!cams->next_after) break;
+      page.after = *cams->next_after;
+    }
+    last_status = std::move(now);
   }
 
   void apply_camera(const std::string& id) {

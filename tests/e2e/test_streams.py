@@ -85,6 +85,21 @@ class StreamTest(unittest.TestCase):
         msg = w.recv_until(lambda m: "topic" in m and "test" in m.get("data", {}))
         self.assertEqual(msg["data"]["test"], {"n": 2})  # and no cameras message before it
 
+    def test_camera_status_changes_are_published(self):
+        w = self.ws()
+        w.subscribe(topics=["cameras"], cameras=["cam-live"])
+        status, _, doc = self.server.json("POST", "/api/v1/cameras",
+                                          camera("cam-live", source={"url": "rtsp://127.0.0.1:9/none"}))
+        self.assertEqual(status, 201, doc)
+        created = w.recv_until(lambda m: m.get("topic") == "cameras")
+        self.assertEqual(created["data"]["type"], "created")
+        # Nothing listens on port 9: the camera leaves "starting" and says why.
+        msg = w.recv_until(lambda m: m.get("data", {}).get("type") == "status"
+                           and m["data"]["status"]["state"] not in ("starting", "online"), timeout=30)
+        self.assertEqual(msg["data"]["camera_id"], "cam-live")
+        self.assertTrue(msg["data"]["status"]["reason"])
+        self.server.json("DELETE", "/api/v1/cameras/cam-live")
+
     def test_websocket_bad_requests_get_error_replies(self):
         w = self.ws()
         w.send_frame(1, b"not json")
