@@ -33,6 +33,9 @@ namespace auth {
 class AuthService;
 class SigningKeys;
 }  // namespace auth
+namespace jobs {
+class JobManager;
+}
 }  // namespace argus
 
 namespace argus::api {
@@ -73,6 +76,7 @@ struct ApiDeps {
   FrameIngress* frames = nullptr;          // optional: the push endpoint answers 503 without
   std::string media_dir;                   // snapshots and other media live under it
   const UrlGuard* camera_urls = nullptr;   // optional: where camera source URLs may point (SSRF guard)
+  jobs::JobManager* jobs = nullptr;        // optional: the job routes answer 503 without
 };
 
 class Api {
@@ -95,6 +99,7 @@ class Api {
   void add_detection_routes();
   void add_auth_routes();
   void add_user_routes();
+  void add_job_routes();
   Response route(Request& req);
   // Appends an audit line for `req`'s caller (outcome "ok", "denied" or "failed").
   void audit(const Request& req, const std::string& action, const std::string& target, const std::string& outcome,
