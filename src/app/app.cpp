@@ -462,6 +462,7 @@ void App::stop() {
   std::size_t forced = p.server->stop(grace);
   if (forced > 0) log::warn("closed connections still busy at the end of the grace period", {{"count", forced}});
   p.stop_jobs();
+  p.stop_controller = true;
   p.camera_changes->close();
   if (p.camera_controller.joinable()) p.camera_controller.join();
   p.ingest->stop_all();

@@ -55,8 +55,11 @@ Result<fs::path> analyze_file(const Config& config, const nlohmann::json& params
   return resolve_video(videos_dir(config), file->get<std::string>());
 }
 
+// At submit a missing file is the request's fault: InvalidArgument (400), like a bad path.
 Status check_analyze(const Config& config, const nlohmann::json& params) {
-  ARGUS_RETURN_IF_ERROR(analyze_file(config, params).status());
+  Status file = analyze_file(config, params).status();
+  if (file.code() == StatusCode::kNotFound) return Status::invalid_argument(file.message());
+  ARGUS_RETURN_IF_ERROR(file);
   return analyze_camera(params).status();
 }
 
