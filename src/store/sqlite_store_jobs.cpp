@@ -198,7 +198,9 @@ Result<Page<JobRecord>> SqliteStore::list_jobs(const JobQuery& query) {
 Result<JobRecord> SqliteStore::update_job(JobRecord job) {
   return guarded<Result<JobRecord>>("update job", [&]() -> Result<JobRecord> {
     if (closed_) return closed_error();
-    if (job.kind.empty()) job.kind = "-";  // kind is kept as stored; only validated when given
+    // kind and params are kept as stored: check the rest only.
+    job.kind = "-";
+    job.params = "{}";
     ARGUS_RETURN_IF_ERROR(validate_job(job));
     job.updated_at = clock_->now_ms();
     auto stored = std::make_shared<JobRecord>(std::move(job));

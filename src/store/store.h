@@ -162,8 +162,9 @@ class Store {
 
   // --- background jobs ---
   // Creates `job` (its id must be new); created_at = now when 0, updated_at = now. Returns
-  // the job as stored. AlreadyExists if the id is taken; InvalidArgument if id, kind or
-  // state is empty, the state is unknown, params is not a JSON object or result is not JSON.
+  // the job as stored. AlreadyExists if the id is taken; InvalidArgument if id or kind is
+  // empty, the state is unknown, progress is outside 0..100, params is not a JSON object or
+  // result is not JSON.
   virtual Result<JobRecord> create_job(JobRecord job) = 0;
   // NotFound if absent.
   virtual Result<JobRecord> get_job(const std::string& id) = 0;
@@ -172,7 +173,7 @@ class Store {
   // Replaces the mutable fields of job `job.id` (state, progress, message, result, error,
   // retryable, attempts, started_at, finished_at), keeping kind, params, created_by,
   // retry_of and created_at; sets updated_at = now. Returns the job as stored. NotFound if
-  // absent; InvalidArgument as for create_job.
+  // absent; InvalidArgument as for create_job (job.kind and job.params are not used).
   virtual Result<JobRecord> update_job(JobRecord job) = 0;
   // Jobs in state "queued" or "running" (left by a previous process when read at start),
   // oldest first.

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "jobs/jobs_testing.h"
 
 namespace argus::jobs {
@@ -230,6 +232,23 @@ TEST_F(JobsTest, StopInterruptsRunningJobsAndKeepsQueuedOnesForTheNextStart) {
   reopen_store();
   auto next = start_manager();
   ASSERT_FALSE(wait_state(waiting->id, "succeeded").is_null());
+}
+
+TEST_F(JobsTest, StopRecordsAJobThatOutlivesTheGraceAsInterrupted) {
+  auto m = start_manager({.stop_grace = std::chrono::milliseconds(50)});
+  auto job = m->submit("stubborn", {}, "u");
+  ASSERT_TRUE(job.ok());
+  ASSERT_TRUE(gate_.wait_started(1));
+  std::thread stopper([&] { m->stop(); });
+  // stop() waits for the runner after the grace, but the store already tells the truth.
+  nlohmann::json interrupted = wait_state(job->id, "failed");
+  ASSERT_FALSE(interrupted.is_null());
+  EXPECT_EQ(interrupted["error"], std::string(kInterruptedError));
+  EXPECT_EQ(store_->get_job(job->id)->state, "failed");
+  gate_.release();
+  stopper.join();
+  // It did finish its work in the end.
+  EXPECT_EQ(store_->get_job(job->id)->state, "succeeded");
 }
 
 TEST_F(JobsTest, OnlyFailedOrCancelledJobsCanBeRetried) {
