@@ -138,9 +138,8 @@ Status run_retention(const MaintenanceDeps& deps, jobs::JobContext& ctx) {
   }
   result["jobs_deleted"] = jobs_deleted;
   if (audit > 0 || tokens > 0 || jobs_deleted > 0) {
-    log::info("retention", {{"audit_rows_deleted", audit},
-                            {"refresh_tokens_deleted", tokens},
-                            {"jobs_deleted", jobs_deleted}});
+    log::info("retention",
+              {{"audit_rows_deleted", audit}, {"refresh_tokens_deleted", tokens}, {"jobs_deleted", jobs_deleted}});
   }
   ctx.set_result(std::move(result));
   return Status::ok_status();
@@ -170,9 +169,8 @@ Result<fs::path> resolve_video(const fs::path& root, const std::string& relative
 }
 
 Status register_maintenance_runners(jobs::JobManager& jobs, const MaintenanceDeps& deps) {
-  ARGUS_RETURN_IF_ERROR(jobs.register_kind("vacuum", [store = deps.store](jobs::JobContext& ctx) {
-    return run_vacuum(*store, ctx);
-  }));
+  ARGUS_RETURN_IF_ERROR(
+      jobs.register_kind("vacuum", [store = deps.store](jobs::JobContext& ctx) { return run_vacuum(*store, ctx); }));
   ARGUS_RETURN_IF_ERROR(
       jobs.register_kind("retention", [deps](jobs::JobContext& ctx) { return run_retention(deps, ctx); }));
   // TODO(merge): register "rollup" (store->rollup_counts(now)) and "export" once the query

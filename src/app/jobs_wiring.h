@@ -26,9 +26,9 @@ class AuthService;
 namespace argus::app {
 
 struct MaintenanceDeps {
-  Store* store = nullptr;              // required
-  auth::AuthService* auth = nullptr;   // required: expired refresh tokens
-  const Config* config = nullptr;      // required: retention settings; must outlive the runners
+  Store* store = nullptr;             // required
+  auth::AuthService* auth = nullptr;  // required: expired refresh tokens
+  const Config* config = nullptr;     // required: retention settings; must outlive the runners
   const Clock* clock = &system_clock();
 };
 

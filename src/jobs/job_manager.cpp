@@ -352,7 +352,8 @@ void JobManager::publish(const JobRecord& job) {
 void JobManager::persist(const JobRecord& job) {
   Result<JobRecord> stored = store_->update_job(job);
   if (!stored.ok()) {
-    log::error("storing a job's state failed", {{"job", job.id}, {"state", job.state}, {"error", stored.status().message()}});
+    log::error("storing a job's state failed",
+               {{"job", job.id}, {"state", job.state}, {"error", stored.status().message()}});
     publish(job);
     return;
   }
@@ -390,7 +391,8 @@ Result<JobRecord> JobManager::submit(const std::string& kind, nlohmann::json par
 Result<JobRecord> JobManager::enqueue_new(JobRecord job) {
   {
     std::lock_guard lock(mu_);
-    if (!started_ || stopping_) return Status::unavailable("jobs are not accepted now: the server is starting or stopping");
+    if (!started_ || stopping_)
+      return Status::unavailable("jobs are not accepted now: the server is starting or stopping");
     if (queue_.size() + reserved_ >= options_.queue) {
       if (rejected_metric_ != nullptr) rejected_metric_->inc();
       return Status::resource_exhausted("the job queue is full (" + std::to_string(options_.queue) +
@@ -460,8 +462,8 @@ Result<JobRecord> JobManager::retry(const std::string& id, const std::string& cr
   }
   auto k = kinds_.find(old.kind);
   if (k == kinds_.end()) {
-    return Status::invalid_argument("job kind '" + old.kind + "' is not known to this server; known kinds: " +
-                                    join(kinds()));
+    return Status::invalid_argument("job kind '" + old.kind +
+                                    "' is not known to this server; known kinds: " + join(kinds()));
   }
   nlohmann::json params = nlohmann::json::parse(old.params, nullptr, false);
   if (params.is_discarded() || !params.is_object()) params = nlohmann::json::object();

@@ -93,8 +93,8 @@ using Runner = std::function<Status(JobContext&)>;
 using ParamsCheck = std::function<Status(const nlohmann::json& params)>;
 
 struct JobManagerOptions {
-  int workers = 1;          // jobs running at once
-  std::size_t queue = 100;  // jobs waiting; submit answers ResourceExhausted beyond
+  int workers = 1;                                   // jobs running at once
+  std::size_t queue = 100;                           // jobs waiting; submit answers ResourceExhausted beyond
   std::chrono::milliseconds progress_interval{500};  // per job, between stored progress steps
   // stop(): how long running jobs get to notice cancellation before the manager records
   // them as interrupted (it then still waits for them to return).
@@ -179,14 +179,14 @@ class JobManager {
   std::map<std::string, Kind> kinds_;
 
   mutable std::mutex mu_;
-  std::condition_variable work_cv_;   // a job was queued, or stopping
-  std::condition_variable idle_cv_;   // a running job finished
-  std::deque<std::string> queue_;     // ids of queued jobs, oldest first; guarded by mu_
-  std::size_t reserved_ = 0;          // queue slots held by submits in progress; guarded by mu_
+  std::condition_variable work_cv_;                        // a job was queued, or stopping
+  std::condition_variable idle_cv_;                        // a running job finished
+  std::deque<std::string> queue_;                          // ids of queued jobs, oldest first; guarded by mu_
+  std::size_t reserved_ = 0;                               // queue slots held by submits in progress; guarded by mu_
   std::map<std::string, std::shared_ptr<Active>> active_;  // queued and running; guarded by mu_
-  bool started_ = false;              // guarded by mu_
-  bool stopping_ = false;             // guarded by mu_
-  std::vector<std::thread> workers_;  // started and joined by the controlling thread
+  bool started_ = false;                                   // guarded by mu_
+  bool stopping_ = false;                                  // guarded by mu_
+  std::vector<std::thread> workers_;                       // started and joined by the controlling thread
 };
 
 }  // namespace argus::jobs

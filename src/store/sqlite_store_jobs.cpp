@@ -261,8 +261,7 @@ Result<std::int64_t> SqliteStore::delete_jobs_finished_before(UnixMillis t) {
     if (closed_) return closed_error();
     return submit_rows([this, t](sqlite3* db) -> WriteOutcome {
       Result<sqlite::Statement> stmt = sqlite::Statement::prepare(
-          db,
-          "DELETE FROM jobs WHERE finished_at < ?1 AND state IN ('succeeded', 'failed', 'cancelled')",
+          db, "DELETE FROM jobs WHERE finished_at < ?1 AND state IN ('succeeded', 'failed', 'cancelled')",
           "delete old jobs from " + path_);
       if (!stmt.ok()) return {stmt.status()};
       stmt->bind(1, t);

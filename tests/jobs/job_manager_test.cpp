@@ -63,14 +63,13 @@ TEST_F(JobsTest, FailureKeepsTheErrorAndTheLastProgress) {
 
 TEST_F(JobsTest, SubmitRejectsUnknownKindsAndBadParams) {
   auto m = make_manager();
-  ASSERT_TRUE(m->register_kind("checked", [](JobContext&) { return Status::ok_status(); },
-                               [](const nlohmann::json& p) {
-                                 return p.contains("file") ? Status::ok_status()
-                                                           : Status::invalid_argument("file is required");
-                               })
+  ASSERT_TRUE(m->register_kind(
+                   "checked", [](JobContext&) { return Status::ok_status(); },
+                   [](const nlohmann::json& p) {
+                     return p.contains("file") ? Status::ok_status() : Status::invalid_argument("file is required");
+                   })
                   .ok());
-  EXPECT_EQ(m->register_kind("ok", [](JobContext&) { return Status::ok_status(); }).code(),
-            StatusCode::kAlreadyExists);
+  EXPECT_EQ(m->register_kind("ok", [](JobContext&) { return Status::ok_status(); }).code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(m->submit("ok", {}, "u").status().code(), StatusCode::kUnavailable) << "not started";
   ASSERT_TRUE(m->start().ok());
   auto unknown = m->submit("rollup", {}, "u");

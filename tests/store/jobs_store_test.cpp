@@ -61,7 +61,7 @@ TEST_F(JobsStoreTest, CreateGetUpdateRoundTrip) {
   u.attempts = 1;
   u.started_at = clock_.now_ms() - 5;
   u.finished_at = clock_.now_ms();
-  u.kind = "";            // kept as stored
+  u.kind = "";              // kept as stored
   u.params = R"({"b":2})";  // kept as stored
   auto updated = store_->update_job(u);
   ASSERT_TRUE(updated.ok()) << updated.status().to_string();
