@@ -23,6 +23,7 @@ Api::Api(ApiDeps deps)
   add_auth_routes();
   add_user_routes();
   add_stream_routes();
+  add_job_routes();
 }
 
 Api::~Api() = default;

@@ -33,6 +33,9 @@ namespace auth {
 class AuthService;
 class SigningKeys;
 }  // namespace auth
+namespace jobs {
+class JobManager;
+}
 }  // namespace argus
 
 namespace argus::api {
@@ -76,6 +79,7 @@ struct ApiDeps {
   std::string media_dir;                   // snapshots and other media live under it
   const UrlGuard* camera_urls = nullptr;   // optional: where camera source URLs may point (SSRF guard)
   StreamHub* streams = nullptr;            // optional: WebSocket/SSE/polling answer 503 without
+  jobs::JobManager* jobs = nullptr;        // optional: the job routes answer 503 without
 };
 
 class Api {
@@ -104,6 +108,7 @@ class Api {
   std::optional<Response> stream_filter(const Request& req, StreamFilter& filter);
   // GET /api/v1/events?after_id=N: the stream messages after N still in the ring.
   Response poll_stream(Request& req);
+  void add_job_routes();
   Response route(Request& req);
   // Appends an audit line for `req`'s caller (outcome "ok", "denied" or "failed").
   void audit(const Request& req, const std::string& action, const std::string& target, const std::string& outcome,

@@ -24,6 +24,7 @@ class AnalyzeSink final : public pipeline::ProcessorSink {
   void on_counts(const std::vector<CountDelta>& deltas) override {
     for (const auto& d : deltas) {
       if (d.scope == "camera") summary_->objects[d.label] += d.seen;
+      if (d.scope == "zone") summary_->zone_entries[d.name] += d.seen;
       if (d.scope == "line") {
         auto& c = summary_->crossings[d.name];
         c.first += d.in;
@@ -98,8 +99,13 @@ Result<AnalyzeSummary> analyze_video(const AnalyzeOptions& options, const Analyz
   };
 
   long seq = 0;
+  bool cancelled = false;
   for (;;) {
     if (options.max_frames > 0 && seq >= options.max_frames) break;
+    if (callbacks.cancelled && callbacks.cancelled()) {
+      cancelled = true;
+      break;
+    }
     cv::Mat image;
     bool ok = false;
     try {
@@ -150,11 +156,30 @@ Result<AnalyzeSummary> analyze_video(const AnalyzeOptions& options, const Analyz
   summary.frames = seq;
   processor.finish(base + static_cast<UnixMillis>(std::llround(seq / summary.video_fps * 1000)));
   (*pool)->stop();
+  if (cancelled) return Status::cancelled("analysis cancelled after " + std::to_string(seq) + " frames");
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   summary.video_seconds = seq / summary.video_fps;
   if (callbacks.on_progress) callbacks.on_progress(seq, total, summary.seconds > 0 ? seq / summary.seconds : 0);
   if (seq == 0) return Status::invalid_argument(options.video + " has no decodable frames");
   return summary;
+}
+
+nlohmann::json analyze_summary_json(const AnalyzeSummary& s) {
+  nlohmann::json crossings = nlohmann::json::object();
+  for (const auto& [line, io] : s.crossings) crossings[line] = {{"in", io.first}, {"out", io.second}};
+  return {{"frames", s.frames},
+          {"detected_frames", s.detected_frames},
+          {"seconds", s.seconds},
+          {"frames_per_second", s.seconds > 0 ? s.frames / s.seconds : 0},
+          {"video_seconds", s.video_seconds},
+          {"video_fps", s.video_fps},
+          {"realtime_factor", s.seconds > 0 ? s.video_seconds / s.seconds : 0},
+          {"width", s.width},
+          {"height", s.height},
+          {"objects", s.objects},
+          {"events", s.events},
+          {"crossings", crossings},
+          {"zones", s.zone_entries}};
 }
 
 }  // namespace argus::app

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
 #include "core/camera.h"
@@ -34,6 +35,7 @@ struct AnalyzeSummary {
   int width = 0, height = 0;
   std::map<std::string, std::int64_t> objects;                             // distinct tracked objects per label
   std::map<std::string, std::pair<std::int64_t, std::int64_t>> crossings;  // line -> (in, out)
+  std::map<std::string, std::int64_t> zone_entries;                        // zone -> objects that entered
   std::int64_t events = 0;
 };
 
@@ -43,10 +45,17 @@ struct AnalyzeCallbacks {
   // Optional: the detector is about to run on frame `seq` over `crops` (pixels; none = the
   // whole frame). Lets a benchmark replay exactly the detector work of a run.
   std::function<void(long seq, const std::vector<cv::Rect>& crops)> on_detect;
+  // Optional: polled before each frame; once it returns true the analysis stops and
+  // analyze_video returns Cancelled.
+  std::function<bool()> cancelled;
 };
 
-// Errors: NotFound (no such file), InvalidArgument (not a readable video), or the
-// detector's construction error.
+// The summary as `argus analyze` prints it and the analyze job stores it: frames, timing,
+// objects per label, events, crossings per line ({in, out}) and zone entries per zone.
+nlohmann::json analyze_summary_json(const AnalyzeSummary& summary);
+
+// Errors: NotFound (no such file), InvalidArgument (not a readable video), Cancelled (as
+// callbacks.cancelled asked), or the detector's construction error.
 Result<AnalyzeSummary> analyze_video(const AnalyzeOptions& options, const AnalyzeCallbacks& callbacks);
 
 }  // namespace argus::app

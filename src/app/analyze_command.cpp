@@ -100,23 +100,6 @@ void draw_progress(long done, long total, double fps) {
   std::fflush(stderr);
 }
 
-nlohmann::json summary_json(const AnalyzeSummary& s) {
-  nlohmann::json crossings = nlohmann::json::object();
-  for (const auto& [line, io] : s.crossings) crossings[line] = {{"in", io.first}, {"out", io.second}};
-  return {{"frames", s.frames},
-          {"detected_frames", s.detected_frames},
-          {"seconds", s.seconds},
-          {"frames_per_second", s.seconds > 0 ? s.frames / s.seconds : 0},
-          {"video_seconds", s.video_seconds},
-          {"video_fps", s.video_fps},
-          {"realtime_factor", s.seconds > 0 ? s.video_seconds / s.seconds : 0},
-          {"width", s.width},
-          {"height", s.height},
-          {"objects", s.objects},
-          {"events", s.events},
-          {"crossings", crossings}};
-}
-
 int run_analyze(const AnalyzeFlags& f) {
   AnalyzeOptions options;
   if (int rc = prepare(f, options); rc != 0) return rc;
@@ -176,7 +159,7 @@ int run_analyze(const AnalyzeFlags& f) {
     std::cerr << "argus: " << summary.status().message() << "\n";
     return 1;
   }
-  *out << nlohmann::json{{"summary", summary_json(*summary)}}.dump() << "\n";
+  *out << nlohmann::json{{"summary", analyze_summary_json(*summary)}}.dump() << "\n";
   out->flush();
   return 0;
 }

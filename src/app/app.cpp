@@ -22,11 +22,14 @@
 #include "api/tls.h"
 #include "auth/auth_service.h"
 #include "auth/signing_keys.h"
+#include "app/jobs_wiring.h"
 #include "app/wiring.h"
 #include "bus/bus.h"
 #include "core/log.h"
 #include "core/url_guard.h"
 #include "ingest/ingest.h"
+#include "jobs/job_manager.h"
+#include "jobs/scheduler.h"
 #include "metrics/metrics.h"
 #include "metrics/process.h"
 #include "pipeline/pipeline.h"
@@ -186,12 +189,11 @@ struct App::Parts {
   std::unique_ptr<auth::SigningKeys> signing_keys;
   std::unique_ptr<auth::AuthService> auth;
   std::unique_ptr<api::Gatekeeper> gate;
+  std::unique_ptr<jobs::JobManager> jobs;
+  std::unique_ptr<jobs::Scheduler> scheduler;  // retention and other periodic jobs
   std::unique_ptr<bus::Subscription> camera_changes;
   std::thread camera_controller;
   std::atomic<bool> stop_controller{false};
-  std::thread housekeeper;
-  std::mutex housekeeping_mu;
-  std::condition_variable housekeeping_cv;
   std::unique_ptr<api::Api> api;
   std::unique_ptr<api::HttpServer> server;
   std::unique_ptr<TlsReloader> tls_reloader;
@@ -199,31 +201,12 @@ struct App::Parts {
 
   Status build_auth();
 
-  void stop_housekeeper() {
-    {
-      std::lock_guard lock(housekeeping_mu);
-      stop_controller = true;
-    }
-    housekeeping_cv.notify_all();
-    if (housekeeper.joinable()) housekeeper.join();
-  }
+  Status build_jobs();
 
-  // Hourly (and once at start): deletes audit rows past auth.audit_retention and refresh
-  // tokens past their expiry. Event data has its own retention (jobs).
-  void housekeep() {
-    std::unique_lock lock(housekeeping_mu);
-    while (!stop_controller.load()) {
-      lock.unlock();
-      auto audit = store->delete_audit_before(system_clock().now_ms() - config.auth.audit_retention_ms);
-      auto tokens = auth->purge_expired_refresh_tokens();
-      if (!audit.ok() || !tokens.ok()) {
-        log::warn("housekeeping failed", {{"error", (!audit.ok() ? audit.status() : tokens.status()).to_string()}});
-      } else if (*audit > 0 || *tokens > 0) {
-        log::info("housekeeping", {{"audit_rows_deleted", *audit}, {"refresh_tokens_deleted", *tokens}});
-      }
-      lock.lock();
-      housekeeping_cv.wait_for(lock, std::chrono::hours(1), [this] { return stop_controller.load(); });
-    }
+  // Stops the schedule, then the jobs (running ones end interrupted; queued ones stay queued).
+  void stop_jobs() {
+    if (scheduler) scheduler->stop();
+    if (jobs) jobs->stop();
   }
 
   // Keeps ingest and the pipeline in step with the stored cameras: applies every change
@@ -315,7 +298,9 @@ struct App::Parts {
     server.reset();
     api.reset();
     streams.reset();
-    stop_housekeeper();
+    stop_jobs();
+    scheduler.reset();
+    jobs.reset();
     gate.reset();
     auth.reset();
     signing_keys.reset();
@@ -382,6 +367,21 @@ Status App::Parts::build_auth() {
   return Status();
 }
 
+// The job manager with every kind registered, and the schedule (started by App::start).
+Status App::Parts::build_jobs() {
+  const Config& c = config;
+  jobs::JobManagerOptions o;
+  o.workers = c.jobs.workers;
+  o.queue = c.jobs.queue;
+  o.stop_grace = std::chrono::milliseconds(c.server.shutdown_timeout_ms);
+  o.metrics = metrics.get();
+  jobs = std::make_unique<jobs::JobManager>(store.get(), bus.get(), o);
+  ARGUS_RETURN_IF_ERROR(register_maintenance_runners(*jobs, {store.get(), auth.get(), &config, &system_clock()}));
+  ARGUS_RETURN_IF_ERROR(register_analyze_runner(*jobs, config));
+  scheduler = std::make_unique<jobs::Scheduler>(jobs.get(), scheduled_tasks(c, *jobs));
+  return Status();
+}
+
 App::App(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
 App::~App() { stop(); }
@@ -441,6 +441,7 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   parts->push = std::make_unique<PushIngress>(parts->ingest.get());
 
   ARGUS_RETURN_IF_ERROR(parts->build_auth());
+  ARGUS_RETURN_IF_ERROR(parts->build_jobs());
   // Outbound URLs: camera sources are checked as they are created or changed; a remote
   // detector's URL is checked now.
   if (c.detector.kind == "remote") {
@@ -463,6 +464,7 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   deps.media_dir = media_dir;
   deps.camera_urls = parts->camera_urls ? &*parts->camera_urls : nullptr;
   deps.streams = parts->streams.get();
+  deps.jobs = parts->jobs.get();
   parts->api = std::make_unique<api::Api>(deps);
   api::Api* api = parts->api.get();
   parts->server = std::make_unique<api::HttpServer>(
@@ -478,7 +480,9 @@ Status App::start() {
                                        .name = "camera-controller"});
   ARGUS_RETURN_IF_ERROR(p.apply_all_cameras());
   p.camera_controller = std::thread([&p] { p.control_cameras(); });
-  p.housekeeper = std::thread([&p] { p.housekeep(); });
+  // Jobs left by the previous run are recovered before anyone can submit new ones.
+  ARGUS_RETURN_IF_ERROR(p.jobs->start());
+  p.scheduler->start();
   ARGUS_RETURN_IF_ERROR(p.streams->start());
   ARGUS_RETURN_IF_ERROR(p.server->start());
   if (p.tls) p.tls_reloader = std::make_unique<TlsReloader>(p.tls.get());
@@ -505,7 +509,8 @@ void App::stop() {
   p.streams->stop();  // stream clients are told (WebSocket close 1001) and their connections end
   std::size_t forced = p.server->stop(grace);
   if (forced > 0) log::warn("closed connections still busy at the end of the grace period", {{"count", forced}});
-  p.stop_housekeeper();
+  p.stop_jobs();
+  p.stop_controller = true;
   p.camera_changes->close();
   if (p.camera_controller.joinable()) p.camera_controller.join();
   p.ingest->stop_all();

@@ -475,6 +475,17 @@ const std::vector<Key>& schema() {
        duration([](Config& c) -> std::int64_t& { return c.streams.write_timeout_ms; }, 1000, 3'600'000)},
       {"streams.max_message_bytes", "ARGUS_STREAMS_MAX_MESSAGE_BYTES", "size 1k..16m", "64k",
        size_bytes([](Config& c) -> std::size_t& { return c.streams.max_message_bytes; }, 1024, std::size_t{16} << 20)},
+      // Background jobs (jobs/job_manager.h) and the scheduler's intervals.
+      {"jobs.workers", "ARGUS_JOBS_WORKERS", "integer 1..16", "1",
+       integer<int>([](Config& c) -> int& { return c.jobs.workers; }, 1, 16)},
+      {"jobs.queue", "ARGUS_JOBS_QUEUE", "integer 1..100000", "100",
+       integer<std::size_t>([](Config& c) -> std::size_t& { return c.jobs.queue; }, 1, 100'000)},
+      {"jobs.retention_interval", "ARGUS_JOBS_RETENTION_INTERVAL", "duration 1m..7d", "1h",
+       duration([](Config& c) -> std::int64_t& { return c.jobs.retention_interval_ms; }, 60'000, 7LL * 86'400'000)},
+      {"jobs.rollup_interval", "ARGUS_JOBS_ROLLUP_INTERVAL", "duration 1m..1d", "5m",
+       duration([](Config& c) -> std::int64_t& { return c.jobs.rollup_interval_ms; }, 60'000, 86'400'000)},
+      {"jobs.retention_days", "ARGUS_JOBS_RETENTION_DAYS", "integer 0..36500 (0 = keep forever)", "30",
+       integer<int>([](Config& c) -> int& { return c.jobs.retention_days; }, 0, 36'500)},
       // TLS for the HTTP server (api/tls.h).
       {"tls.mode", "ARGUS_TLS_MODE",
        "disabled|self_signed|provided (self_signed: a key and certificate made on first start under "
@@ -963,6 +974,14 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "backoff_max" << YAML::Value << std::to_string(g.backoff_max_ms) + "ms";
   out << YAML::Key << "read_timeout" << YAML::Value << std::to_string(g.read_timeout_ms) + "ms";
   out << YAML::Key << "offline_after" << YAML::Value << std::to_string(g.offline_after_ms) + "ms";
+  out << YAML::EndMap;
+  const JobsConfig& jc = c.jobs;
+  out << YAML::Key << "jobs" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "workers" << YAML::Value << jc.workers;
+  out << YAML::Key << "queue" << YAML::Value << jc.queue;
+  out << YAML::Key << "retention_interval" << YAML::Value << std::to_string(jc.retention_interval_ms) + "ms";
+  out << YAML::Key << "rollup_interval" << YAML::Value << std::to_string(jc.rollup_interval_ms) + "ms";
+  out << YAML::Key << "retention_days" << YAML::Value << jc.retention_days;
   out << YAML::EndMap;
   auto string_seq = [&out](const std::vector<std::string>& items) {
     out << YAML::Flow << YAML::BeginSeq;

@@ -103,6 +103,15 @@ struct IngestSettings {
   std::int64_t offline_after_ms = 60'000;
 };
 
+// Background jobs and their schedule (jobs/job_manager.h, jobs/scheduler.h).
+struct JobsConfig {
+  int workers = 1;                                 // jobs running at once
+  std::size_t queue = 100;                         // jobs waiting; submit answers 429 beyond
+  std::int64_t retention_interval_ms = 3'600'000;  // how often the retention job runs
+  std::int64_t rollup_interval_ms = 300'000;       // how often the rollup job runs (once it exists)
+  int retention_days = 30;                         // analytics and finished jobs kept; 0 = forever
+};
+
 // TLS for the HTTP server (api/tls.h). load_config fills the defaults that depend on the
 // data directory and the machine: the file paths and the host names.
 enum class TlsMode { kDisabled, kSelfSigned, kProvided };
@@ -152,6 +161,7 @@ struct Config {
   DetectorSettings detector;
   PipelineSettings pipeline;
   IngestSettings ingest;
+  JobsConfig jobs;
   TlsConfig tls;
   SecurityConfig security;
   StreamsConfig streams;

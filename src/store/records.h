@@ -170,4 +170,35 @@ struct AuditQuery {
   std::size_t limit = 50;
 };
 
+// --- background jobs (jobs/job_manager.h) ----------------------------------------------
+// The store keeps a job as data; the jobs module owns the state machine.
+
+// One background job. States: "queued", "running", "succeeded", "failed", "cancelled".
+struct JobRecord {
+  std::string id;  // unique, URL-safe
+  std::string kind;
+  std::string state;
+  int progress = 0;            // percent, 0..100
+  std::string message;         // the latest progress message ("" if none)
+  std::string params;          // a JSON object; "" reads back as "{}"
+  std::string result;          // a JSON value; "" = none yet
+  std::string error;           // why it failed ("" unless failed)
+  bool retryable = false;      // a retry may succeed (e.g. the server stopped while it ran)
+  std::int64_t attempts = 0;   // runs so far, counted across retries of one original job
+  std::string created_by;      // actor (user or API key id; "system" for the scheduler)
+  std::string retry_of;        // the job this one retries ("" if none)
+  UnixMillis created_at = 0;   // 0 = the store's now on create
+  UnixMillis started_at = 0;   // 0 = not started
+  UnixMillis finished_at = 0;  // 0 = not finished
+  UnixMillis updated_at = 0;   // set by the store on every write
+  bool operator==(const JobRecord&) const = default;
+};
+
+struct JobQuery {
+  std::string kind;   // "" = all
+  std::string state;  // "" = all
+  std::string after;  // paging key from a previous page ("" = newest first)
+  std::size_t limit = 50;
+};
+
 }  // namespace argus

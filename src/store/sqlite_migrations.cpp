@@ -137,7 +137,40 @@ BEGIN
 END;
 )sql";
 
-constexpr std::array<std::string_view, 3> kMigrations = {kV1, kV2, kV3};
+// TODO(merge): schema version 4 belongs to the query API branch (events review/delete,
+// rollups). This empty placeholder only keeps the versions contiguous on the jobs branch;
+// when both land, replace it with that branch's kV4 and keep kV5 below as it is.
+constexpr std::string_view kV4Placeholder = "";
+
+// Background jobs (jobs/job_manager.h). params is a JSON object, result a JSON value (NULL
+// until set); started_at and finished_at are NULL until they happen. Lists go newest first,
+// optionally by kind or state; unfinished jobs are found by state at start.
+constexpr std::string_view kV5 = R"sql(
+CREATE TABLE jobs (
+  id          TEXT PRIMARY KEY NOT NULL,
+  kind        TEXT NOT NULL,
+  state       TEXT NOT NULL,
+  progress    INTEGER NOT NULL DEFAULT 0,
+  message     TEXT NOT NULL DEFAULT '',
+  params      TEXT NOT NULL DEFAULT '{}',
+  result      TEXT,
+  error       TEXT NOT NULL DEFAULT '',
+  retryable   INTEGER NOT NULL DEFAULT 0,
+  attempts    INTEGER NOT NULL DEFAULT 0,
+  created_by  TEXT NOT NULL DEFAULT '',
+  retry_of    TEXT NOT NULL DEFAULT '',
+  created_at  INTEGER NOT NULL,
+  started_at  INTEGER,
+  finished_at INTEGER,
+  updated_at  INTEGER NOT NULL
+);
+CREATE INDEX jobs_by_time ON jobs (created_at DESC, id DESC);
+CREATE INDEX jobs_by_kind ON jobs (kind, created_at DESC, id DESC);
+CREATE INDEX jobs_by_state ON jobs (state, created_at DESC, id DESC);
+CREATE INDEX jobs_by_finish ON jobs (finished_at);
+)sql";
+
+constexpr std::array<std::string_view, 5> kMigrations = {kV1, kV2, kV3, kV4Placeholder, kV5};
 
 }  // namespace
 

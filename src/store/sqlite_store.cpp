@@ -341,8 +341,8 @@ Result<Page<CountRow>> SqliteStore::query_counts(const CountQuery& query) {
 // ---------------------------------------------------------------------------------------
 // Writes: callers
 
-SqliteStore::WriteOutcome SqliteStore::submit(ApplyFn apply) {
-  WriteOp op{std::move(apply), {}};
+SqliteStore::WriteOutcome SqliteStore::submit(ApplyFn apply, bool outside_transaction) {
+  WriteOp op{std::move(apply), {}, outside_transaction};
   std::future<WriteOutcome> done = op.done.get_future();
   switch (queue_.push(std::move(op))) {
     case PushResult::kOk:
@@ -443,7 +443,19 @@ Status SqliteStore::flush() {
 
 void SqliteStore::writer_loop() {
   std::vector<WriteOp> batch;
-  while (std::optional<WriteOp> first = queue_.pop()) {
+  std::optional<WriteOp> held;  // an outside_transaction op that ended the previous batch
+  for (;;) {
+    std::optional<WriteOp> first = held ? std::move(held) : queue_.pop();
+    held.reset();
+    if (!first) break;
+    if (first->outside_transaction && first->apply) {
+      WriteOutcome alone = run_alone(*first);
+      try {
+        first->done.set_value(std::move(alone));
+      } catch (const std::exception&) {
+      }
+      continue;
+    }
     std::vector<WriteOutcome> outcomes;
     try {
       batch.clear();
@@ -451,6 +463,10 @@ void SqliteStore::writer_loop() {
       while (batch.size() < batch_max_) {
         std::optional<WriteOp> more = queue_.try_pop();
         if (!more) break;
+        if (more->outside_transaction) {
+          held = std::move(more);
+          break;
+        }
         batch.push_back(std::move(*more));
       }
       refresh_queue_depth();
@@ -479,6 +495,19 @@ void SqliteStore::writer_loop() {
     batch.clear();
   }
   writer_running_ = false;
+}
+
+SqliteStore::WriteOutcome SqliteStore::run_alone(WriteOp& op) {
+  WriteOutcome out;
+  try {
+    out = op.apply(write_db_.get());
+  } catch (const std::exception& e) {
+    out = {Status::internal("store maintenance: " + std::string(e.what())), std::nullopt, 0};
+  }
+  sqlite3* db = write_db_.get();
+  if (sqlite3_get_autocommit(db) == 0) (void)sqlite::exec(db, "ROLLBACK", "roll back");
+  if (out.status.ok()) writes_committed_ += 1;
+  return out;
 }
 
 std::vector<SqliteStore::WriteOutcome> SqliteStore::run_batch(std::vector<WriteOp>& batch) {

@@ -93,6 +93,14 @@ class SqliteStore final : public Store {
   Result<Page<AuditRecord>> list_audit(const AuditQuery& query) override;
   Result<std::int64_t> delete_audit_before(UnixMillis t) override;
 
+  Result<JobRecord> create_job(JobRecord job) override;
+  Result<JobRecord> get_job(const std::string& id) override;
+  Result<Page<JobRecord>> list_jobs(const JobQuery& query) override;
+  Result<JobRecord> update_job(JobRecord job) override;
+  Result<std::vector<JobRecord>> list_unfinished_jobs() override;
+  Result<std::int64_t> delete_jobs_finished_before(UnixMillis t) override;
+  Result<MaintenanceReport> maintenance() override;
+
   Status check_health() override;
   // ResourceExhausted if the write queue is full (the barrier could not be queued).
   Status flush() override;
@@ -112,15 +120,20 @@ class SqliteStore final : public Store {
   struct WriteOp {
     ApplyFn apply;  // empty for a flush barrier
     std::promise<WriteOutcome> done;
+    // Runs alone, outside any transaction (VACUUM cannot run inside one), after the
+    // writes queued before it have committed.
+    bool outside_transaction = false;
   };
 
   SqliteStore(const StoreOptions& options, std::string path, int schema_version, sqlite::Connection writer,
               std::vector<sqlite::Connection> readers);
 
   // Queues `apply` and waits for its committed outcome.
-  WriteOutcome submit(ApplyFn apply);
+  WriteOutcome submit(ApplyFn apply, bool outside_transaction = false);
   // submit() for a write that reports only a status and a row count.
   Result<std::int64_t> submit_rows(ApplyFn apply);
+  // Writer thread: runs an outside_transaction op on its own.
+  WriteOutcome run_alone(WriteOp& op);
   static Result<Camera> camera_result(WriteOutcome&& out);
 
   // Runs `f(sqlite3*)` on a checked-out read connection.

@@ -40,6 +40,12 @@ struct Page {
   std::optional<std::string> next_after;  // key of the last item when more may follow
 };
 
+// What Store::maintenance() did: the database's size on disk before and after.
+struct MaintenanceReport {
+  std::int64_t bytes_before = 0;
+  std::int64_t bytes_after = 0;
+};
+
 struct StoreStats {
   std::string kind;  // "sqlite"
   int schema_version = 0;
@@ -153,6 +159,34 @@ class Store {
   virtual Result<Page<AuditRecord>> list_audit(const AuditQuery& query) = 0;
   // Retention, the only way lines leave the log: deletes lines with time < t; returns how many.
   virtual Result<std::int64_t> delete_audit_before(UnixMillis t) = 0;
+
+  // --- background jobs ---
+  // Creates `job` (its id must be new); created_at = now when 0, updated_at = now. Returns
+  // the job as stored. AlreadyExists if the id is taken; InvalidArgument if id or kind is
+  // empty, the state is unknown, progress is outside 0..100, params is not a JSON object or
+  // result is not JSON.
+  virtual Result<JobRecord> create_job(JobRecord job) = 0;
+  // NotFound if absent.
+  virtual Result<JobRecord> get_job(const std::string& id) = 0;
+  // Newest first (created_at descending, then id descending), filtered by the query.
+  virtual Result<Page<JobRecord>> list_jobs(const JobQuery& query) = 0;
+  // Replaces the mutable fields of job `job.id` (state, progress, message, result, error,
+  // retryable, attempts, started_at, finished_at), keeping kind, params, created_by,
+  // retry_of and created_at; sets updated_at = now. Returns the job as stored. NotFound if
+  // absent; InvalidArgument as for create_job (job.kind and job.params are not used).
+  virtual Result<JobRecord> update_job(JobRecord job) = 0;
+  // Jobs in state "queued" or "running" (left by a previous process when read at start),
+  // oldest first.
+  virtual Result<std::vector<JobRecord>> list_unfinished_jobs() = 0;
+  // Retention: deletes finished jobs (succeeded, failed, cancelled) that finished before
+  // `t`; returns how many.
+  virtual Result<std::int64_t> delete_jobs_finished_before(UnixMillis t) = 0;
+
+  // --- maintenance ---
+  // Compacts and tunes the database (SQLite: PRAGMA optimize, VACUUM, then a truncating WAL
+  // checkpoint), between write batches: writes wait meanwhile. Returns the size on disk
+  // before and after.
+  virtual Result<MaintenanceReport> maintenance() = 0;
 
   // --- lifecycle and health ---
   // Ok when a read and the writer both work.

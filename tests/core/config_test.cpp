@@ -96,11 +96,21 @@ const std::vector<std::pair<std::string, std::string>> kSecurityKeys = {
     {"auth.write_burst", "ARGUS_AUTH_WRITE_BURST"},
 };
 
+// The background job keys (JobsKeys* below).
+const std::vector<std::pair<std::string, std::string>> kJobsKeys = {
+    {"jobs.workers", "ARGUS_JOBS_WORKERS"},
+    {"jobs.queue", "ARGUS_JOBS_QUEUE"},
+    {"jobs.retention_interval", "ARGUS_JOBS_RETENTION_INTERVAL"},
+    {"jobs.rollup_interval", "ARGUS_JOBS_ROLLUP_INTERVAL"},
+    {"jobs.retention_days", "ARGUS_JOBS_RETENTION_DAYS"},
+};
+
 // Every key of the schema, as documented.
 const std::vector<std::pair<std::string, std::string>> kKeys = [] {
   auto all = kFoundationKeys;
   all.insert(all.end(), kPipelineKeys.begin(), kPipelineKeys.end());
   all.insert(all.end(), kSecurityKeys.begin(), kSecurityKeys.end());
+  all.insert(all.end(), kJobsKeys.begin(), kJobsKeys.end());
   return all;
 }();
 
@@ -316,7 +326,7 @@ TEST_F(ConfigTest, UnknownTopLevelKeyListsAllowedKeys) {
   EXPECT_THAT(
       msg,
       HasSubstr(
-          "allowed top-level keys: auth, cameras, data_dir, detector, ingest, log, pipeline, security, server, store, "
+          "allowed top-level keys: auth, cameras, data_dir, detector, ingest, jobs, log, pipeline, security, server, store, "
           "tls"));
 }
 
@@ -640,6 +650,11 @@ void expect_same_config(const Config& a, const Config& b) {
   EXPECT_EQ(a.store.write_queue, b.store.write_queue);
   EXPECT_EQ(a.store.write_batch_max, b.store.write_batch_max);
   EXPECT_EQ(a.store.read_connections, b.store.read_connections);
+  EXPECT_EQ(a.jobs.workers, b.jobs.workers);
+  EXPECT_EQ(a.jobs.queue, b.jobs.queue);
+  EXPECT_EQ(a.jobs.retention_interval_ms, b.jobs.retention_interval_ms);
+  EXPECT_EQ(a.jobs.rollup_interval_ms, b.jobs.rollup_interval_ms);
+  EXPECT_EQ(a.jobs.retention_days, b.jobs.retention_days);
   ASSERT_EQ(a.cameras.size(), b.cameras.size());
   for (std::size_t i = 0; i < a.cameras.size(); ++i) {
     EXPECT_EQ(a.cameras[i], b.cameras[i]) << "camera " << i << " (" << a.cameras[i].id << ")";
@@ -669,6 +684,12 @@ store:
   write_queue: 5
   write_batch_max: 6
   read_connections: 7
+jobs:
+  workers: 3
+  queue: 9
+  retention_interval: 2h
+  rollup_interval: 90s
+  retention_days: 0
 cameras:
   - id: "123"
     name: "true"
@@ -768,6 +789,49 @@ TEST_F(ConfigTest, PipelineKeysFromEnvironmentAndErrors) {
   EXPECT_THAT(r.status().message(), HasSubstr("between 0 and 1"));
   EXPECT_THAT(r.status().message(), HasSubstr("detector.url"));
   EXPECT_THAT(r.status().message(), HasSubstr("drop_oldest or reject"));
+}
+
+TEST_F(ConfigTest, JobsKeysDefaultsEnvironmentAndErrors) {
+  Config d = load_ok({});
+  EXPECT_EQ(d.jobs.workers, 1);
+  EXPECT_EQ(d.jobs.queue, 100u);
+  EXPECT_EQ(d.jobs.retention_interval_ms, 3'600'000);
+  EXPECT_EQ(d.jobs.rollup_interval_ms, 300'000);
+  EXPECT_EQ(d.jobs.retention_days, 30);
+
+  ConfigSources s;
+  s.env = {{"ARGUS_JOBS_WORKERS", "4"},
+           {"ARGUS_JOBS_QUEUE", "7"},
+           {"ARGUS_JOBS_RETENTION_INTERVAL", "30m"},
+           {"ARGUS_JOBS_ROLLUP_INTERVAL", "2m"},
+           {"ARGUS_JOBS_RETENTION_DAYS", "0"}};
+  ASSERT_EQ(s.env.size(), kJobsKeys.size());
+  Config c = load_ok(s);
+  EXPECT_EQ(c.jobs.workers, 4);
+  EXPECT_EQ(c.jobs.queue, 7u);
+  EXPECT_EQ(c.jobs.retention_interval_ms, 1'800'000);
+  EXPECT_EQ(c.jobs.rollup_interval_ms, 120'000);
+  EXPECT_EQ(c.jobs.retention_days, 0) << "0 keeps analytics forever";
+
+  ConfigSources file = file_sources("jobs:\n  rollup_interval: 10m\n  retention_days: 90\n");
+  Config f = load_ok(file);
+  EXPECT_EQ(f.jobs.rollup_interval_ms, 600'000);
+  EXPECT_EQ(f.jobs.retention_days, 90);
+
+  ConfigSources bad;
+  bad.flags = {{"jobs.workers", "0"},
+               {"jobs.queue", "many"},
+               {"jobs.retention_interval", "5s"},
+               {"jobs.rollup_interval", "soon"},
+               {"jobs.retention_days", "-1"}};
+  std::string m = load_error(bad);
+  EXPECT_THAT(m, HasSubstr("jobs.workers"));
+  EXPECT_THAT(m, HasSubstr("between 1 and 16"));
+  EXPECT_THAT(m, HasSubstr("jobs.queue"));
+  EXPECT_THAT(m, HasSubstr("jobs.retention_interval"));
+  EXPECT_THAT(m, HasSubstr("jobs.rollup_interval"));
+  EXPECT_THAT(m, HasSubstr("jobs.retention_days"));
+  EXPECT_THAT(m, HasSubstr("between 0 and 36500"));
 }
 
 TEST(ArgusEnvironmentTest, OnlyArgusVariables) {
