@@ -570,7 +570,7 @@ TEST(AccessStoreMigrationTest, UpgradesAVersion2DatabaseKeepingItsData) {
   o.config.url = "sqlite://" + path;
   Result<std::unique_ptr<Store>> store = open_store(o);
   ASSERT_TRUE(store.ok()) << store.status().to_string();
-  EXPECT_EQ((*store)->stats().schema_version, 3);
+  EXPECT_EQ((*store)->stats().schema_version, sqlite::latest_schema_version());
   Result<EventRecord> event = (*store)->get_event("e1");
   ASSERT_TRUE(event.ok()) << event.status().to_string();
   EXPECT_EQ(event->start_time, 5);
@@ -578,7 +578,7 @@ TEST(AccessStoreMigrationTest, UpgradesAVersion2DatabaseKeepingItsData) {
   ASSERT_TRUE((*store)->append_audit(audit("auth.login", "u1", "ok", 10)).ok());
   (*store)->close();
   RawDb raw(path);
-  EXPECT_EQ(raw.query_text("PRAGMA user_version"), "3");
+  EXPECT_EQ(raw.query_text("PRAGMA user_version"), std::to_string(sqlite::latest_schema_version()));
   EXPECT_EQ(raw.query_text("SELECT count(*) FROM users"), "1");
 }
 
