@@ -106,14 +106,12 @@ Response too_many_rows(const Request& req) {
                  req);
 }
 
-}  // namespace
-
 // Fills `q` from the filters of GET /api/v1/events (and its export): camera (one id or a
 // comma-separated list), label, zone, line, from, to, min_score, reviewed, sort. The
 // caller's camera scope applies: one hidden camera is 404, hidden cameras in a list are
 // left out, and no camera means every camera the caller may see.
-static std::optional<Response> parse_event_query(
-    const Request& req, EventQuery& q, const std::function<std::optional<Response>(const std::string&)>& hide) {
+std::optional<Response> parse_event_query(const Request& req, EventQuery& q,
+                                          const std::function<std::optional<Response>(const std::string&)>& hide) {
   if (auto camera = req.query_param("camera")) {
     if (camera->find(',') == std::string::npos) {
       if (camera->empty()) return problem(400, "bad-request", "camera must not be empty when given", req);
@@ -163,8 +161,8 @@ static std::optional<Response> parse_event_query(
 
 // Fills `q` from the parameters of GET /api/v1/counts (and its export): camera (required),
 // zone or line or scope, label, bucket (minute, hour, day), from, to.
-static std::optional<Response> parse_count_query(
-    const Request& req, CountSeriesQuery& q, const std::function<std::optional<Response>(const std::string&)>& hide) {
+std::optional<Response> parse_count_query(const Request& req, CountSeriesQuery& q,
+                                          const std::function<std::optional<Response>(const std::string&)>& hide) {
   auto camera = req.query_param("camera");
   if (!camera || camera->empty()) return problem(400, "bad-request", "camera is required", req);
   q.camera = *camera;
@@ -198,6 +196,21 @@ static std::optional<Response> parse_count_query(
   }
   return parse_time_range(req, q.from, q.to);
 }
+
+// Removes the snapshot file of a deleted event; true if one was removed. The path must
+// pass resolve_media_path; a symlink is removed itself, never its target.
+bool remove_snapshot(const std::string& media_dir, const std::string& relative, const std::string& event_id) {
+  if (relative.empty() || !resolve_media_path(media_dir, relative)) return false;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path rel(relative);
+  fs::path dir = fs::canonical(fs::path(media_dir) / rel.parent_path(), ec);
+  bool removed = !ec && fs::remove(dir / rel.filename(), ec);
+  if (ec) log::warn("cannot delete the snapshot of a deleted event", {{"event", event_id}, {"error", ec.message()}});
+  return removed;
+}
+
+}  // namespace
 
 void Api::add_event_routes() {
   auto hide = [this](const Request& req) {
@@ -300,17 +313,7 @@ void Api::add_event_routes() {
                   }
                   return status_problem(deleted.status(), req);
                 }
-                bool snapshot_removed = false;
-                if (!deleted->snapshot.empty()) {
-                  if (auto file = resolve_media_path(deps_.media_dir, deleted->snapshot)) {
-                    std::error_code ec;
-                    snapshot_removed = std::filesystem::remove(*file, ec);
-                    if (ec) {
-                      log::warn("cannot delete the snapshot of a deleted event",
-                                {{"event", deleted->id}, {"error", ec.message()}});
-                    }
-                  }
-                }
+                bool snapshot_removed = remove_snapshot(deps_.media_dir, deleted->snapshot, deleted->id);
                 audit(req, "event.delete", deleted->id, "ok",
                       {{"camera", deleted->camera_id}, {"snapshot_removed", snapshot_removed}});
                 if (deps_.bus != nullptr) {
