@@ -262,6 +262,20 @@ Result<Page<DetectionRecord>> SqliteStore::list_detections(const std::string& ev
 // Count series and rollups
 
 Result<Page<CountRow>> SqliteStore::query_count_series(const CountSeriesQuery& query) {
+  if (query.bucket == CountBucket::kMinute) {
+    // Minute rows are unique per (bucket, scope, name, label): the keyset query over the
+    // rows themselves is the series, and pages without re-aggregating.
+    if (query.from < 0 || query.to < 0) return Status::invalid_argument("from and to must not be negative");
+    CountQuery rows{.camera = query.camera,
+                    .scope = query.scope,
+                    .name = query.name,
+                    .label = query.label,
+                    .from = floor_to(query.from, kMinuteMs),
+                    .to = query.to != 0 ? ceil_to(query.to, kMinuteMs) : 0,
+                    .after = query.after,
+                    .limit = query.limit};
+    return query_counts(rows);
+  }
   return guarded<Result<Page<CountRow>>>("query count series", [&] {
     return with_reader([&](sqlite3* db) -> Result<Page<CountRow>> {
       if (query.camera.empty()) return Status::invalid_argument("counts need a camera");
@@ -274,8 +288,14 @@ Result<Page<CountRow>> SqliteStore::query_count_series(const CountSeriesQuery& q
                            : query.bucket == CountBucket::kDay ? &kDayGrain
                                                                : nullptr;
       const std::int64_t size = grain != nullptr ? grain->ms : kMinuteMs;
-      const std::int64_t from = floor_to(query.from, size);
+      std::int64_t from = floor_to(query.from, size);
       const std::int64_t to = query.to != 0 ? ceil_to(query.to, size) : 0;
+      std::optional<store_internal::CountPageKey> after;
+      if (!query.after.empty()) {
+        ARGUS_ASSIGN_OR_RETURN(after, store_internal::parse_count_page_key(query.after));
+        // Rows before the key's bucket cannot follow it: leave them out of the scan.
+        from = std::max(from, floor_to(after->bucket, size));
+      }
 
       // The conditions both parts share, after "camera_id = ?".
       std::vector<Arg> filter_args;
@@ -329,13 +349,12 @@ Result<Page<CountRow>> SqliteStore::query_count_series(const CountSeriesQuery& q
           "SELECT camera_id, scope, name, label, b, seen, cin, cout, peak FROM (SELECT camera_id, scope, name, label, "
           "b, sum(seen) AS seen, sum(crossings_in) AS cin, sum(crossings_out) AS cout, max(peak) AS peak FROM (" +
           inner + ") GROUP BY b, scope, name, label)";
-      if (!query.after.empty()) {
-        ARGUS_ASSIGN_OR_RETURN(store_internal::CountPageKey key, store_internal::parse_count_page_key(query.after));
+      if (after) {
         sql += " WHERE (b, scope, name, label) > (?, ?, ?, ?)";
-        args.emplace_back(key.bucket);
-        args.emplace_back(key.scope);
-        args.emplace_back(key.name);
-        args.emplace_back(key.label);
+        args.emplace_back(after->bucket);
+        args.emplace_back(after->scope);
+        args.emplace_back(after->name);
+        args.emplace_back(after->label);
       }
       sql += " ORDER BY b, scope, name, label LIMIT ?";
       args.emplace_back(fetch_limit(query.limit));
