@@ -1,5 +1,6 @@
 // Events and counts: /api/v1/events (list, get, review, delete, detections, snapshot,
 // export) and /api/v1/counts (series, export).
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -204,8 +205,13 @@ bool remove_snapshot(const std::string& media_dir, const std::string& relative, 
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::path rel(relative);
-  fs::path dir = fs::canonical(fs::path(media_dir) / rel.parent_path(), ec);
-  bool removed = !ec && fs::remove(dir / rel.filename(), ec);
+  fs::path root = fs::canonical(media_dir, ec);
+  fs::path dir = ec ? fs::path() : fs::canonical(root / rel.parent_path(), ec);
+  if (ec) return false;
+  // The folder holding the file (or link) must itself lie inside the media root.
+  auto [r, d] = std::mismatch(root.begin(), root.end(), dir.begin(), dir.end());
+  if (r != root.end()) return false;
+  bool removed = fs::remove(dir / rel.filename(), ec);
   if (ec) log::warn("cannot delete the snapshot of a deleted event", {{"event", event_id}, {"error", ec.message()}});
   return removed;
 }
