@@ -24,9 +24,9 @@ using store_internal::closed_error;
 using store_internal::EncodedCamera;
 using store_internal::fetch_limit;
 using store_internal::guarded;
-using store_internal::QueryBuilder;
 using store_internal::kCountColumns;
 using store_internal::kEventColumns;
+using store_internal::QueryBuilder;
 using store_internal::read_count;
 using store_internal::read_event;
 
@@ -236,7 +236,7 @@ Result<Page<EventRecord>> SqliteStore::list_events(const EventQuery& query) {
         q.where("EXISTS (SELECT 1 FROM json_each(events.zones) WHERE json_each.value = ?)", {query.zone});
       }
       if (!query.line.empty()) {
-        q.where("EXISTS (SELECT 1 FROM json_each(events.crossings) WHERE json_each.value ->> '$.line' = ?)",
+        q.where("EXISTS (SELECT 1 FROM json_each(events.crossings) WHERE json_extract(json_each.value, '$.line') = ?)",
                 {query.line});
       }
       if (query.min_score) {
@@ -247,7 +247,8 @@ Result<Page<EventRecord>> SqliteStore::list_events(const EventQuery& query) {
       if (!query.after.empty()) {
         ARGUS_ASSIGN_OR_RETURN(store_internal::EventPageKey key, store_internal::parse_event_page_key(query.after));
         if (key.ascending != query.ascending) {
-          return Status::invalid_argument("the cursor belongs to the other sort order: start again from the first page");
+          return Status::invalid_argument(
+              "the cursor belongs to the other sort order: start again from the first page");
         }
         // The first condition is implied by the second; it bounds the index range.
         if (query.ascending) {
