@@ -284,10 +284,8 @@ Result<Page<CountRow>> SqliteStore::query_count_series(const CountSeriesQuery& q
         return Status::invalid_argument("count scope must be one of camera, zone, line");
       }
       if (query.from < 0 || query.to < 0) return Status::invalid_argument("from and to must not be negative");
-      const Grain* grain = query.bucket == CountBucket::kHour  ? &kHourGrain
-                           : query.bucket == CountBucket::kDay ? &kDayGrain
-                                                               : nullptr;
-      const std::int64_t size = grain != nullptr ? grain->ms : kMinuteMs;
+      const Grain& grain = query.bucket == CountBucket::kHour ? kHourGrain : kDayGrain;
+      const std::int64_t size = grain.ms;
       std::int64_t from = floor_to(query.from, size);
       const std::int64_t to = query.to != 0 ? ceil_to(query.to, size) : 0;
       std::optional<store_internal::CountPageKey> after;
@@ -334,17 +332,13 @@ Result<Page<CountRow>> SqliteStore::query_count_series(const CountSeriesQuery& q
       };
       // One statement reads the watermark and both tables, so a rollup committing meanwhile
       // is seen entirely or not at all.
-      if (grain != nullptr) {
-        std::string watermark =
-            "(SELECT coalesce(max(watermark), 0) FROM counts_rollup WHERE grain = '" + std::string(grain->name) + "')";
-        inner = "SELECT camera_id, scope, name, label, bucket AS b, seen, crossings_in, crossings_out, peak FROM " +
-                std::string(grain->table) + " WHERE camera_id = ?" + filters + " AND bucket < " + watermark;
-        args.emplace_back(query.camera);
-        args.insert(args.end(), filter_args.begin(), filter_args.end());
-        inner += " UNION ALL " + minute_part(" AND bucket >= " + watermark);
-      } else {
-        inner = minute_part("");
-      }
+      const std::string watermark =
+          "(SELECT coalesce(max(watermark), 0) FROM counts_rollup WHERE grain = '" + std::string(grain.name) + "')";
+      inner = "SELECT camera_id, scope, name, label, bucket AS b, seen, crossings_in, crossings_out, peak FROM " +
+              std::string(grain.table) + " WHERE camera_id = ?" + filters + " AND bucket < " + watermark;
+      args.emplace_back(query.camera);
+      args.insert(args.end(), filter_args.begin(), filter_args.end());
+      inner += " UNION ALL " + minute_part(" AND bucket >= " + watermark);
       std::string sql =
           "SELECT camera_id, scope, name, label, b, seen, cin, cout, peak FROM (SELECT camera_id, scope, name, label, "
           "b, sum(seen) AS seen, sum(crossings_in) AS cin, sum(crossings_out) AS cout, max(peak) AS peak FROM (" +
