@@ -44,7 +44,7 @@ struct EventQuery {
   std::string label;    // "" = all
   UnixMillis from = 0;  // start_time >= from (0 = unbounded)
   UnixMillis to = 0;    // start_time < to (0 = unbounded)
-  std::string after;    // paging key from a previous page ("" = newest first)
+  std::string after;    // paging key from a previous page of the same order ("" = first page)
   std::size_t limit = 50;
   std::string zone;                 // "" = all; else events that entered this zone
   std::string line;                 // "" = all; else events that crossed this line
