@@ -535,7 +535,10 @@ class DetectionsFromPushedFrames(unittest.TestCase):
         s = self.server
         body = camera("pusher", source={"kind": "push"}, detection={"fps": 20, "labels": ["person"], "min_score": 0.5})
         self.assertEqual(s.json("POST", "/api/v1/cameras", body)[0], 201)
-        wait_for(lambda: s.json("GET", "/api/v1/cameras/pusher")[2]["status"]["state"] in ("starting", "online"))
+        # The push source is attached shortly after the camera is created: wait for it.
+        push = lambda: s.request("POST", "/api/v1/cameras/pusher/frames", body=self.jpeg,
+                                 headers={"Content-Type": "image/jpeg"})[0] == 202
+        wait_for(push)
         started = time.time()
         pushed = 0
         while time.time() - started < 3.2:
