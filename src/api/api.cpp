@@ -19,6 +19,7 @@ Api::Api(ApiDeps deps)
   add_system_routes();
   add_camera_routes();
   add_event_routes();
+  add_media_routes();
   add_detection_routes();
   add_auth_routes();
   add_user_routes();

@@ -99,6 +99,7 @@ class Api {
   void add_system_routes();
   void add_camera_routes();
   void add_event_routes();
+  void add_media_routes();
   void add_detection_routes();
   void add_auth_routes();
   void add_user_routes();

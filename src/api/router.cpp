@@ -1,6 +1,7 @@
 #include "api/router.h"
 
 #include <algorithm>
+#include <cassert>
 #include <map>
 
 namespace argus::api {
@@ -9,6 +10,8 @@ struct Router::Node {
   std::map<std::string, std::unique_ptr<Node>, std::less<>> literals;
   std::unique_ptr<Node> param;  // child for "{name}"
   std::string param_name;
+  std::unique_ptr<Node> tail;  // child for a last "{name...}": the rest of the path
+  std::string tail_name;
   std::string pattern;  // set on terminal nodes
   std::map<Method, Route> handlers;
 };
@@ -35,8 +38,17 @@ std::vector<std::string_view> split_path(std::string_view path) {
 
 void Router::add(Method method, const std::string& pattern, Access access, Handler handler) {
   Node* node = root_.get();
-  for (std::string_view seg : split_path(pattern)) {
-    if (seg.size() >= 2 && seg.front() == '{' && seg.back() == '}') {
+  const std::vector<std::string_view> segments = split_path(pattern);
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    std::string_view seg = segments[i];
+    if (seg.size() >= 5 && seg.front() == '{' && seg.ends_with("...}")) {
+      assert(i + 1 == segments.size() && "a {name...} parameter must be the pattern's last segment");
+      if (!node->tail) {
+        node->tail = std::make_unique<Node>();
+        node->tail->tail_name = std::string(seg.substr(1, seg.size() - 5));
+      }
+      node = node->tail.get();
+    } else if (seg.size() >= 2 && seg.front() == '{' && seg.back() == '}') {
       if (!node->param) {
         node->param = std::make_unique<Node>();
         node->param->param_name = std::string(seg.substr(1, seg.size() - 2));
@@ -65,7 +77,9 @@ Router::Match Router::match(Request& req) const {
   Match m;
   const Node* node = root_.get();
   Fields params;
-  for (std::string_view seg : split_path(req.path)) {
+  const std::vector<std::string_view> segments = split_path(req.path);
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    std::string_view seg = segments[i];
     auto it = node->literals.find(seg);
     if (it != node->literals.end()) {
       node = it->second.get();
@@ -77,6 +91,17 @@ Router::Match Router::match(Request& req) const {
       params.emplace_back(node->param->param_name, std::move(*decoded));
       node = node->param.get();
       continue;
+    }
+    if (node->tail) {
+      // The rest of the path, from this segment on, decoded once.
+      std::size_t offset = static_cast<std::size_t>(seg.data() - req.path.data());
+      std::string_view rest = std::string_view(req.path).substr(offset);
+      if (rest.empty()) return m;
+      auto decoded = percent_decode(rest, false);
+      if (!decoded) return m;
+      params.emplace_back(node->tail->tail_name, std::move(*decoded));
+      node = node->tail.get();
+      break;
     }
     return m;
   }

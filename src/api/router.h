@@ -1,8 +1,13 @@
 // Router: maps (method, path) to a handler, with path parameters.
 //
 // Patterns are absolute paths whose segments are literals or `{name}` parameters
-// ("/api/v1/cameras/{id}"). Literal segments win over parameters. A path that matches
-// no pattern is 404; a matched pattern without the method is 405 with its Allow set.
+// ("/api/v1/cameras/{id}"); the last segment may be a tail parameter `{name...}` that
+// takes the rest of the path, slashes included, percent-decoded once
+// ("/api/v1/media/{path...}" matches "/api/v1/media/a/b%20c.jpg" with path "a/b c.jpg";
+// the handler must vet it: it may hold "..", "/", "%" or a backslash). Per segment a
+// literal wins over a parameter, which wins over a tail (no backtracking); a tail never
+// matches an empty rest. A path that matches no pattern is 404; a matched pattern without
+// the method is 405 with its Allow set.
 // GET routes answer HEAD too. Routes are added before the server starts; matching is
 // then read-only and thread-safe.
 //

@@ -73,7 +73,13 @@ class Pipeline::LiveSink final : public ProcessorSink {
   }
 
   void on_frame(const FrameResult& r) override {
-    if (bus_ == nullptr || !r.detected || r.objects.empty()) return;
+    if (!r.detected || r.objects.empty()) return;
+    for (const auto& o : r.objects) {
+      if (o.event_id.empty()) continue;
+      writer_->enqueue(DetectionRecord{o.event_id, r.camera_id, o.label, r.time, o.score,
+                                       {o.box.x1, o.box.y1, o.box.x2, o.box.y2}});
+    }
+    if (bus_ == nullptr) return;
     nlohmann::json objects = nlohmann::json::array();
     for (const auto& o : r.objects) {
       objects.push_back({{"track_id", o.track_id},

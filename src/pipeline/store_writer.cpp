@@ -1,5 +1,6 @@
 #include "pipeline/store_writer.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -30,7 +31,14 @@ StoreWriter::StoreWriter(Store* store, std::size_t capacity, metrics::Registry* 
 
 StoreWriter::~StoreWriter() { stop(); }
 
+namespace {
+// Budgets kept at most; beyond it the oldest are forgotten (their events may store a few
+// detections more than the bound, never fewer).
+constexpr std::size_t kMaxBudgets = 4096;
+}  // namespace
+
 void StoreWriter::enqueue(EventRecord event) {
+  if (event.end_time != 0) forget_detections(event.id);
   if (queue_.push(std::move(event)) != PushResult::kOk) {
     dropped_.fetch_add(1);
     if (dropped_metric_ != nullptr) dropped_metric_->inc();
@@ -42,6 +50,37 @@ void StoreWriter::enqueue(CountDelta delta) {
     dropped_.fetch_add(1);
     if (dropped_metric_ != nullptr) dropped_metric_->inc();
   }
+}
+
+bool StoreWriter::enqueue(DetectionRecord detection) {
+  {
+    std::lock_guard lock(budgets_mu_);
+    auto it = budgets_.find(detection.event_id);
+    if (it == budgets_.end()) {
+      if (budgets_.size() >= kMaxBudgets) {
+        auto oldest = std::min_element(budgets_.begin(), budgets_.end(),
+                                       [](const auto& a, const auto& b) { return a.second.last < b.second.last; });
+        budgets_.erase(oldest);
+      }
+      it = budgets_.emplace(detection.event_id, DetectionBudget{}).first;
+    } else if (it->second.kept >= kMaxDetectionsPerEvent ||
+               detection.time - it->second.last < kDetectionIntervalMs) {
+      return false;
+    }
+    it->second.last = detection.time;
+    ++it->second.kept;
+  }
+  if (queue_.push(std::move(detection)) != PushResult::kOk) {
+    dropped_.fetch_add(1);
+    if (dropped_metric_ != nullptr) dropped_metric_->inc();
+    return false;
+  }
+  return true;
+}
+
+void StoreWriter::forget_detections(const std::string& event_id) {
+  std::lock_guard lock(budgets_mu_);
+  budgets_.erase(event_id);
 }
 
 void StoreWriter::flush() {
@@ -69,6 +108,7 @@ void StoreWriter::run() {
     if (!first) continue;
     std::map<std::string, EventRecord> events;  // latest state per event id
     std::map<std::string, CountDelta> counts;   // merged per bucket key
+    std::vector<DetectionRecord> detections;
     std::vector<std::shared_ptr<Barrier>> barriers;
     auto take = [&](Item&& item) {
       if (auto* e = std::get_if<EventRecord>(&item)) {
@@ -86,6 +126,8 @@ void StoreWriter::run() {
           it->second.out += c->out;
           it->second.peak = std::max(it->second.peak, c->peak);
         }
+      } else if (auto* d = std::get_if<DetectionRecord>(&item)) {
+        detections.push_back(std::move(*d));
       } else {
         barriers.push_back(std::get<std::shared_ptr<Barrier>>(item));
       }
@@ -104,6 +146,15 @@ void StoreWriter::run() {
       if (!s.ok()) {
         if (failures_ != nullptr) failures_->inc();
         log::error("storing events failed", {{"error", s.to_string()}, {"events", events.size()}});
+      }
+    }
+    if (!detections.empty()) {
+      // After the events, so a detection never refers to an event not stored yet.
+      std::size_t n = detections.size();
+      Status s = store_->save_detections(std::move(detections));
+      if (!s.ok()) {
+        if (failures_ != nullptr) failures_->inc();
+        log::error("storing detections failed", {{"error", s.to_string()}, {"detections", n}});
       }
     }
     if (!counts.empty()) {

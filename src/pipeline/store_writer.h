@@ -5,10 +5,16 @@
 // deltas of one bucket into one, and writes them with one store call each. When the
 // queue is full new records are refused and counted (argus_store_writer_dropped_total);
 // that only happens if the store cannot keep up for a long time.
+//
+// Detections are sampled before they are queued: per event at most one per
+// kDetectionIntervalMs of frame time and at most kMaxDetectionsPerEvent in all.
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
 #include <thread>
 #include <variant>
 
@@ -27,11 +33,17 @@ namespace argus::pipeline {
 
 class StoreWriter {
  public:
+  static constexpr std::int64_t kDetectionIntervalMs = 1000;
+  static constexpr int kMaxDetectionsPerEvent = 600;
+
   StoreWriter(Store* store, std::size_t capacity, metrics::Registry* metrics);
   ~StoreWriter();  // stop()
 
   void enqueue(EventRecord event);
   void enqueue(CountDelta delta);
+  // Queues `detection` if its event's sampling budget allows (see above); returns whether
+  // it was queued. Thread-safe.
+  bool enqueue(DetectionRecord detection);
   // Returns once everything enqueued before the call is written (or failed).
   void flush();
   // Writes what is queued and stops the thread.
@@ -41,14 +53,21 @@ class StoreWriter {
 
  private:
   struct Barrier;
-  using Item = std::variant<EventRecord, CountDelta, std::shared_ptr<Barrier>>;
+  using Item = std::variant<EventRecord, CountDelta, DetectionRecord, std::shared_ptr<Barrier>>;
+  struct DetectionBudget {
+    UnixMillis last = 0;
+    int kept = 0;
+  };
   void run();
+  void forget_detections(const std::string& event_id);
 
   Store* store_;
   BoundedQueue<Item> queue_;
   std::atomic<std::uint64_t> dropped_{0};
   metrics::Counter* dropped_metric_ = nullptr;
   metrics::Counter* failures_ = nullptr;
+  std::mutex budgets_mu_;
+  std::unordered_map<std::string, DetectionBudget> budgets_;  // by event id; guarded by budgets_mu_
   std::thread thread_;
 };
 

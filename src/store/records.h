@@ -44,8 +44,30 @@ struct EventQuery {
   std::string label;    // "" = all
   UnixMillis from = 0;  // start_time >= from (0 = unbounded)
   UnixMillis to = 0;    // start_time < to (0 = unbounded)
-  std::string after;    // paging key from a previous page ("" = newest first)
+  std::string after;    // paging key from a previous page of the same order ("" = first page)
   std::size_t limit = 50;
+  std::string zone;                 // "" = all; else events that entered this zone
+  std::string line;                 // "" = all; else events that crossed this line
+  std::optional<double> min_score;  // top_score >= min_score
+  std::optional<bool> reviewed;     // only reviewed (true) or unreviewed (false) events
+  bool ascending = false;           // oldest first (start_time, id ascending)
+};
+
+// The review of an event by a person: each set field replaces the stored one.
+struct EventReview {
+  std::optional<bool> reviewed;
+  std::optional<std::string> note;
+};
+
+// One stored sighting of an event's object: where and how sure the detector was at `time`.
+struct DetectionRecord {
+  std::string event_id;
+  std::string camera_id;
+  std::string label;
+  UnixMillis time = 0;
+  double score = 0;
+  std::array<double, 4> box{};  // normalized x1, y1, x2, y2
+  bool operator==(const DetectionRecord&) const = default;
 };
 
 // Per-minute counters. scope "camera" (name ""), "zone" (name = zone) or "line" (name = line).
@@ -75,6 +97,43 @@ struct CountQuery {
 
 // One stored per-minute row (same fields as a delta, with totals).
 using CountRow = CountDelta;
+
+enum class CountBucket { kMinute, kHour, kDay };
+
+// A time series of counts: one row per (bucket, scope, name, label) with the bucket's
+// totals (seen, in, out summed; peak the largest). Buckets are UTC minutes, hours or days;
+// from and to are widened to whole buckets, so a bucket is always complete.
+struct CountSeriesQuery {
+  std::string camera;  // required
+  std::string scope;   // "" = all scopes
+  std::string name;    // zone or line name ("" = all)
+  std::string label;   // "" = all labels
+  CountBucket bucket = CountBucket::kMinute;
+  UnixMillis from = 0;  // 0 = unbounded
+  UnixMillis to = 0;    // 0 = unbounded
+  std::string after;    // paging key from a previous page ("" = from the start)
+  std::size_t limit = 1000;
+};
+
+// What one rollup_counts call did. Watermarks: every hour (day) before it is rolled up.
+struct RollupStats {
+  std::int64_t hourly_rows = 0;  // hourly rows written
+  std::int64_t daily_rows = 0;   // daily rows written
+  UnixMillis hourly_watermark = 0;
+  UnixMillis daily_watermark = 0;
+};
+
+// What one purge_analytics_before call deleted.
+struct PurgeStats {
+  std::int64_t events = 0;
+  std::int64_t detections = 0;
+  std::int64_t count_rows = 0;  // per-minute rows
+  std::int64_t hourly_rows = 0;
+  std::int64_t daily_rows = 0;
+  // Snapshot paths (relative to the media root) of the deleted events: the caller deletes
+  // the files.
+  std::vector<std::string> snapshots;
+};
 
 // --- access control ---------------------------------------------------------------------
 // The store keeps these as data: it does not hash, verify or interpret roles and

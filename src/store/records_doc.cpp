@@ -144,18 +144,39 @@ Status decode_event_columns(const std::string& box, const std::string& zones, co
   return Status::ok_status();
 }
 
-std::string event_page_key(UnixMillis start_time, const std::string& id) {
-  return std::to_string(start_time) + ":" + id;
+std::string event_page_key(UnixMillis start_time, const std::string& id, bool ascending) {
+  return (ascending ? "+" : "") + std::to_string(start_time) + ":" + id;
 }
 
 Result<EventPageKey> parse_event_page_key(const std::string& key) {
   std::size_t colon = key.find(':');
   if (colon == std::string::npos) return malformed_key();
   EventPageKey out;
-  if (!parse_int(std::string_view(key).substr(0, colon), out.start_time)) return malformed_key();
+  std::string_view time = std::string_view(key).substr(0, colon);
+  if (!time.empty() && time.front() == '+') {
+    out.ascending = true;
+    time.remove_prefix(1);
+  }
+  if (!parse_int(time, out.start_time)) return malformed_key();
   out.id = key.substr(colon + 1);
   if (out.id.empty()) return malformed_key();
   return out;
+}
+
+Status validate_detection(const DetectionRecord& d, std::size_t index) {
+  std::string where = "detections[" + std::to_string(index) + "]";
+  auto bad = [&](const std::string& problem) { return Status::invalid_argument(where + ": " + problem); };
+  for (const auto& [field, text] : {std::pair<const char*, const std::string*>{"event_id", &d.event_id},
+                                    {"camera_id", &d.camera_id},
+                                    {"label", &d.label}}) {
+    if (text->empty()) return bad(std::string(field) + " is empty");
+    if (!valid_utf8(*text)) return bad(std::string(field) + " is not valid UTF-8");
+  }
+  if (!std::isfinite(d.score)) return bad("score is not a finite number");
+  for (double v : d.box) {
+    if (!std::isfinite(v)) return bad("box has a coordinate that is not finite");
+  }
+  return Status::ok_status();
 }
 
 bool is_count_scope(const std::string& scope) { return scope == "camera" || scope == "zone" || scope == "line"; }

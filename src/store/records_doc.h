@@ -30,14 +30,20 @@ Result<EncodedEvent> encode_event(const EventRecord& event, std::size_t index);
 Status decode_event_columns(const std::string& box, const std::string& zones, const std::string& crossings,
                             EventRecord& event);
 
-// Events page newest first by (start_time, id). The key is "<start_time>:<id>".
-std::string event_page_key(UnixMillis start_time, const std::string& id);
+// Events page newest first by (start_time, id). The key is "<start_time>:<id>", or
+// "+<start_time>:<id>" when paging oldest first, so a key is tied to its sort order.
+std::string event_page_key(UnixMillis start_time, const std::string& id, bool ascending = false);
 struct EventPageKey {
   UnixMillis start_time = 0;
   std::string id;
+  bool ascending = false;
 };
 // InvalidArgument if `key` is not a key made by event_page_key.
 Result<EventPageKey> parse_event_page_key(const std::string& key);
+
+// InvalidArgument naming the detection (by `index` in its batch) and the problem: an empty
+// or non-UTF-8 event_id, camera_id or label, or a score or box coordinate that is not finite.
+Status validate_detection(const DetectionRecord& detection, std::size_t index);
 
 // True for "camera", "zone" and "line".
 bool is_count_scope(const std::string& scope);

@@ -137,10 +137,64 @@ BEGIN
 END;
 )sql";
 
-// TODO(merge): schema version 4 belongs to the query API branch (events review/delete,
-// rollups). This empty placeholder only keeps the versions contiguous on the jobs branch;
-// when both land, replace it with that branch's kV4 and keep kV5 below as it is.
-constexpr std::string_view kV4Placeholder = "";
+// Query support. detections: sightings of an event's object over time (the pipeline keeps
+// at most one per event per second); deleted with their event. counts_hourly and
+// counts_daily: the per-minute rows summed per UTC hour and day (peak: the maximum), written
+// by rollup_counts up to the watermark kept per grain ('hour', 'day') in counts_rollup;
+// minute rows written later for a bucket before a watermark are added to its rollup too.
+// counts_by_bucket and events_by_last_time serve retention.
+constexpr std::string_view kV4 = R"sql(
+CREATE TABLE detections (
+  event_id  TEXT NOT NULL,
+  time      INTEGER NOT NULL,
+  camera_id TEXT NOT NULL,
+  label     TEXT NOT NULL,
+  score     REAL NOT NULL,
+  x1        REAL NOT NULL,
+  y1        REAL NOT NULL,
+  x2        REAL NOT NULL,
+  y2        REAL NOT NULL,
+  PRIMARY KEY (event_id, time)
+) WITHOUT ROWID;
+CREATE INDEX detections_by_time ON detections (time);
+
+CREATE TABLE counts_hourly (
+  camera_id     TEXT NOT NULL,
+  scope         TEXT NOT NULL,
+  name          TEXT NOT NULL,
+  label         TEXT NOT NULL,
+  bucket        INTEGER NOT NULL,
+  seen          INTEGER NOT NULL DEFAULT 0,
+  crossings_in  INTEGER NOT NULL DEFAULT 0,
+  crossings_out INTEGER NOT NULL DEFAULT 0,
+  peak          INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (camera_id, scope, name, label, bucket)
+) WITHOUT ROWID;
+CREATE INDEX counts_hourly_by_time ON counts_hourly (camera_id, bucket, scope, name, label);
+
+CREATE TABLE counts_daily (
+  camera_id     TEXT NOT NULL,
+  scope         TEXT NOT NULL,
+  name          TEXT NOT NULL,
+  label         TEXT NOT NULL,
+  bucket        INTEGER NOT NULL,
+  seen          INTEGER NOT NULL DEFAULT 0,
+  crossings_in  INTEGER NOT NULL DEFAULT 0,
+  crossings_out INTEGER NOT NULL DEFAULT 0,
+  peak          INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (camera_id, scope, name, label, bucket)
+) WITHOUT ROWID;
+CREATE INDEX counts_daily_by_time ON counts_daily (camera_id, bucket, scope, name, label);
+
+CREATE TABLE counts_rollup (
+  grain     TEXT PRIMARY KEY NOT NULL,
+  watermark INTEGER NOT NULL
+);
+
+CREATE INDEX counts_by_bucket ON counts (bucket);
+CREATE INDEX events_by_last_time ON events (coalesce(end_time, updated_at, start_time));
+)sql";
+
 
 // Background jobs (jobs/job_manager.h). params is a JSON object, result a JSON value (NULL
 // until set); started_at and finished_at are NULL until they happen. Lists go newest first,
@@ -170,7 +224,7 @@ CREATE INDEX jobs_by_state ON jobs (state, created_at DESC, id DESC);
 CREATE INDEX jobs_by_finish ON jobs (finished_at);
 )sql";
 
-constexpr std::array<std::string_view, 5> kMigrations = {kV1, kV2, kV3, kV4Placeholder, kV5};
+constexpr std::array<std::string_view, 5> kMigrations = {kV1, kV2, kV3, kV4, kV5};
 
 }  // namespace
 

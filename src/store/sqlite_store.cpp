@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <exception>
 #include <filesystem>
 #include <initializer_list>
@@ -23,7 +24,11 @@ using store_internal::closed_error;
 using store_internal::EncodedCamera;
 using store_internal::fetch_limit;
 using store_internal::guarded;
+using store_internal::kCountColumns;
+using store_internal::kEventColumns;
 using store_internal::QueryBuilder;
+using store_internal::read_count;
+using store_internal::read_event;
 
 constexpr std::string_view kSupportedUrls = "sqlite:///path/to/argus.db";
 
@@ -43,46 +48,6 @@ std::int64_t file_size_or_zero(const std::string& path) {
   std::error_code ec;
   auto size = std::filesystem::file_size(path, ec);
   return ec ? 0 : static_cast<std::int64_t>(size);
-}
-
-constexpr std::string_view kEventColumns =
-    "id, camera_id, label, score, top_score, box, zones, crossings, start_time, end_time, "
-    "updated_at, snapshot, reviewed, note";
-
-// Reads a row selected with kEventColumns.
-Result<EventRecord> read_event(const sqlite::Statement& stmt) {
-  EventRecord e;
-  e.id = stmt.column_text(0);
-  e.camera_id = stmt.column_text(1);
-  e.label = stmt.column_text(2);
-  e.score = stmt.column_double(3);
-  e.top_score = stmt.column_double(4);
-  e.start_time = stmt.column_int64(8);
-  e.end_time = stmt.column_int64(9);  // NULL while open reads as 0
-  e.updated_at = stmt.column_int64(10);
-  e.snapshot = stmt.column_text(11);
-  e.reviewed = stmt.column_int64(12) != 0;
-  e.note = stmt.column_text(13);
-  ARGUS_RETURN_IF_ERROR(
-      store_internal::decode_event_columns(stmt.column_text(5), stmt.column_text(6), stmt.column_text(7), e));
-  return e;
-}
-
-constexpr std::string_view kCountColumns =
-    "camera_id, scope, name, label, bucket, seen, crossings_in, crossings_out, peak";
-
-CountRow read_count(const sqlite::Statement& stmt) {
-  CountRow r;
-  r.camera_id = stmt.column_text(0);
-  r.scope = stmt.column_text(1);
-  r.name = stmt.column_text(2);
-  r.label = stmt.column_text(3);
-  r.bucket = stmt.column_int64(4);
-  r.seen = stmt.column_int64(5);
-  r.in = stmt.column_int64(6);
-  r.out = stmt.column_int64(7);
-  r.peak = stmt.column_int64(8);
-  return r;
 }
 
 }  // namespace
@@ -267,17 +232,39 @@ Result<Page<EventRecord>> SqliteStore::list_events(const EventQuery& query) {
       if (!query.label.empty()) q.where("label = ?", {query.label});
       if (query.from != 0) q.where("start_time >= ?", {query.from});
       if (query.to != 0) q.where("start_time < ?", {query.to});
+      if (!query.zone.empty()) {
+        q.where("EXISTS (SELECT 1 FROM json_each(events.zones) WHERE json_each.value = ?)", {query.zone});
+      }
+      if (!query.line.empty()) {
+        q.where("EXISTS (SELECT 1 FROM json_each(events.crossings) WHERE json_extract(json_each.value, '$.line') = ?)",
+                {query.line});
+      }
+      if (query.min_score) {
+        if (!std::isfinite(*query.min_score)) return Status::invalid_argument("min_score must be a finite number");
+        q.where_real("top_score >= ?", *query.min_score);
+      }
+      if (query.reviewed) q.where("reviewed = ?", {std::int64_t{*query.reviewed ? 1 : 0}});
       if (!query.after.empty()) {
         ARGUS_ASSIGN_OR_RETURN(store_internal::EventPageKey key, store_internal::parse_event_page_key(query.after));
+        if (key.ascending != query.ascending) {
+          return Status::invalid_argument(
+              "the cursor belongs to the other sort order: start again from the first page");
+        }
         // The first condition is implied by the second; it bounds the index range.
-        q.where("start_time <= ? AND (start_time < ? OR (start_time = ? AND id < ?))",
-                {key.start_time, key.start_time, key.start_time, key.id});
+        if (query.ascending) {
+          q.where("start_time >= ? AND (start_time > ? OR (start_time = ? AND id > ?))",
+                  {key.start_time, key.start_time, key.start_time, key.id});
+        } else {
+          q.where("start_time <= ? AND (start_time < ? OR (start_time = ? AND id < ?))",
+                  {key.start_time, key.start_time, key.start_time, key.id});
+        }
       }
       ARGUS_ASSIGN_OR_RETURN(
           sqlite::Statement stmt,
-          sqlite::Statement::prepare(
-              db, q.sql("SELECT " + std::string(kEventColumns) + " FROM events", "start_time DESC, id DESC"),
-              "list events from " + path_));
+          sqlite::Statement::prepare(db,
+                                     q.sql("SELECT " + std::string(kEventColumns) + " FROM events",
+                                           query.ascending ? "start_time ASC, id ASC" : "start_time DESC, id DESC"),
+                                     "list events from " + path_));
       q.bind(stmt, fetch_limit(query.limit));
       Page<EventRecord> out;
       for (;;) {
@@ -285,7 +272,7 @@ Result<Page<EventRecord>> SqliteStore::list_events(const EventQuery& query) {
         if (!row) break;
         if (out.items.size() == query.limit) {
           const EventRecord& last = out.items.back();
-          out.next_after = store_internal::event_page_key(last.start_time, last.id);
+          out.next_after = store_internal::event_page_key(last.start_time, last.id, query.ascending);
           break;
         }
         ARGUS_ASSIGN_OR_RETURN(EventRecord event, read_event(stmt));
@@ -729,6 +716,7 @@ SqliteStore::WriteOutcome SqliteStore::apply_add_counts(sqlite3* db, const std::
     stmt->bind(5, d.bucket).bind(6, d.seen).bind(7, d.in).bind(8, d.out).bind(9, d.peak);
     if (Status s = stmt->run(); !s.ok()) return {s, std::nullopt, 0};
   }
+  if (Status s = store_internal::add_counts_to_rollups(db, deltas, path_); !s.ok()) return {s, std::nullopt, 0};
   return {Status::ok_status(), std::nullopt, 0};
 }
 

@@ -62,9 +62,16 @@ class SqliteStore final : public Store {
   Status save_events(std::vector<EventRecord> events) override;
   Result<EventRecord> get_event(const std::string& id) override;
   Result<Page<EventRecord>> list_events(const EventQuery& query) override;
+  Result<EventRecord> review_event(const std::string& id, const EventReview& review) override;
+  Result<EventRecord> delete_event(const std::string& id) override;
+  Status save_detections(std::vector<DetectionRecord> detections) override;
+  Result<Page<DetectionRecord>> list_detections(const std::string& event_id, const PageRequest& page) override;
 
   Status add_counts(std::vector<CountDelta> deltas) override;
   Result<Page<CountRow>> query_counts(const CountQuery& query) override;
+  Result<Page<CountRow>> query_count_series(const CountSeriesQuery& query) override;
+  Result<RollupStats> rollup_counts(UnixMillis now) override;
+  Result<PurgeStats> purge_analytics_before(UnixMillis t) override;
 
   Result<UserRecord> create_user(UserRecord user) override;
   Result<UserRecord> get_user(const std::string& id) override;

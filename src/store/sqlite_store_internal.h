@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -44,13 +45,20 @@ inline std::int64_t fetch_limit(std::size_t limit) {
 // the query planner sees only the filters in use and can pick the matching index.
 class QueryBuilder {
  public:
-  using Arg = std::variant<std::string, std::int64_t>;
+  using Arg = std::variant<std::string, std::int64_t, double>;
 
   // Adds `condition`, whose placeholders take `args` in order.
   void where(std::string_view condition, std::initializer_list<Arg> args) {
     where_ += where_.empty() ? " WHERE " : " AND ";
     where_ += condition;
     args_.insert(args_.end(), args);
+  }
+
+  // Adds `condition` with one real-valued placeholder.
+  void where_real(std::string_view condition, double value) {
+    where_ += where_.empty() ? " WHERE " : " AND ";
+    where_ += condition;
+    args_.emplace_back(value);
   }
 
   // `column IN (?, ?, ...)` over `values`; an empty list matches nothing.
@@ -76,7 +84,15 @@ class QueryBuilder {
   void bind(sqlite::Statement& stmt, std::int64_t limit) const {
     int index = 1;
     for (const Arg& arg : args_) {
-      std::visit([&](const auto& v) { stmt.bind(index, v); }, arg);
+      std::visit(
+          [&](const auto& v) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(v)>, double>) {
+              stmt.bind_double(index, v);
+            } else {
+              stmt.bind(index, v);
+            }
+          },
+          arg);
       ++index;
     }
     stmt.bind(index, limit);
@@ -86,6 +102,50 @@ class QueryBuilder {
   std::string where_;
   std::vector<Arg> args_;
 };
+
+constexpr std::string_view kEventColumns =
+    "id, camera_id, label, score, top_score, box, zones, crossings, start_time, end_time, "
+    "updated_at, snapshot, reviewed, note";
+
+// Reads a row selected with kEventColumns.
+inline Result<EventRecord> read_event(const sqlite::Statement& stmt) {
+  EventRecord e;
+  e.id = stmt.column_text(0);
+  e.camera_id = stmt.column_text(1);
+  e.label = stmt.column_text(2);
+  e.score = stmt.column_double(3);
+  e.top_score = stmt.column_double(4);
+  e.start_time = stmt.column_int64(8);
+  e.end_time = stmt.column_int64(9);  // NULL while open reads as 0
+  e.updated_at = stmt.column_int64(10);
+  e.snapshot = stmt.column_text(11);
+  e.reviewed = stmt.column_int64(12) != 0;
+  e.note = stmt.column_text(13);
+  ARGUS_RETURN_IF_ERROR(
+      decode_event_columns(stmt.column_text(5), stmt.column_text(6), stmt.column_text(7), e));
+  return e;
+}
+
+constexpr std::string_view kCountColumns =
+    "camera_id, scope, name, label, bucket, seen, crossings_in, crossings_out, peak";
+
+inline CountRow read_count(const sqlite::Statement& stmt) {
+  CountRow r;
+  r.camera_id = stmt.column_text(0);
+  r.scope = stmt.column_text(1);
+  r.name = stmt.column_text(2);
+  r.label = stmt.column_text(3);
+  r.bucket = stmt.column_int64(4);
+  r.seen = stmt.column_int64(5);
+  r.in = stmt.column_int64(6);
+  r.out = stmt.column_int64(7);
+  r.peak = stmt.column_int64(8);
+  return r;
+}
+
+// Adds minute rows written for buckets that are already rolled up (before a watermark of
+// rollup_counts) to their hourly and daily rows, inside the caller's write transaction.
+Status add_counts_to_rollups(sqlite3* db, const std::vector<CountDelta>& deltas, const std::string& path);
 
 }  // namespace store_internal
 

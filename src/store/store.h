@@ -86,8 +86,24 @@ class Store {
   virtual Status save_events(std::vector<EventRecord> events) = 0;
   // NotFound if absent.
   virtual Result<EventRecord> get_event(const std::string& id) = 0;
-  // Newest first (start_time descending, then id descending), filtered by the query.
+  // Newest first (start_time descending, then id descending), or oldest first when
+  // query.ascending, filtered by the query. A paging key is tied to its sort order
+  // (InvalidArgument when used with the other).
   virtual Result<Page<EventRecord>> list_events(const EventQuery& query) = 0;
+  // Applies `review` to the stored event (pipeline fields are untouched) and returns the
+  // event as stored. NotFound if absent; InvalidArgument if the note is not valid UTF-8.
+  virtual Result<EventRecord> review_event(const std::string& id, const EventReview& review) = 0;
+  // Deletes the event and its detections in one transaction and returns the deleted event
+  // (its snapshot file is the caller's to delete). NotFound if absent.
+  virtual Result<EventRecord> delete_event(const std::string& id) = 0;
+
+  // --- detections (sightings of an event's object over time) ---
+  // Stores each detection, keyed by (event_id, time); a second one for the same key is
+  // ignored. One transaction. InvalidArgument for an empty event or camera id or label, or
+  // a score or box that is not finite. The caller bounds how many it stores per event.
+  virtual Status save_detections(std::vector<DetectionRecord> detections) = 0;
+  // The detections of one event, oldest first, paged with page.after/limit.
+  virtual Result<Page<DetectionRecord>> list_detections(const std::string& event_id, const PageRequest& page) = 0;
 
   // --- counts (per camera, zone and line, per minute) ---
   // Adds each delta to its row (camera, scope, name, label, bucket): seen, in and out are
@@ -95,6 +111,20 @@ class Store {
   virtual Status add_counts(std::vector<CountDelta> deltas) = 0;
   // Rows ordered by bucket, scope, name, label; paged with query.after/limit.
   virtual Result<Page<CountRow>> query_counts(const CountQuery& query) = 0;
+  // The counts aggregated per UTC minute, hour or day (see CountSeriesQuery), ordered by
+  // bucket, scope, name, label. Hours and days before the rollup watermarks are read from
+  // the rollup tables, the rest aggregated from minute rows: the answer does not depend on
+  // whether rollup_counts ran.
+  virtual Result<Page<CountRow>> query_count_series(const CountSeriesQuery& query) = 0;
+  // Rolls every complete UTC hour and day before `now` up from the minute rows, from the
+  // stored watermarks on, and advances them; idempotent (a second call with the same `now`
+  // writes nothing). Minute rows added later for an hour or day already rolled up are
+  // added to its rollup as they are written.
+  virtual Result<RollupStats> rollup_counts(UnixMillis now) = 0;
+  // Retention: in one transaction, deletes events that ended before `t` (or, still open,
+  // were last updated before `t`) with their detections, detections older than `t`, minute
+  // rows before `t`, and hourly and daily rows of buckets that ended by `t`.
+  virtual Result<PurgeStats> purge_analytics_before(UnixMillis t) = 0;
 
   // --- users ---
   // Creates `user` (id and username must be new): sets created_at = updated_at = now and

@@ -96,5 +96,51 @@ TEST(Router, RoutesListsEachMethodOnce) {
   EXPECT_EQ(call(router, r), "2");
 }
 
+TEST(Router, TailParameterTakesTheRestOfThePathDecodedOnce) {
+  Router router;
+  router.add(Method::kGet, "/media/{path...}", Access::open(), named("media"));
+  router.add(Method::kGet, "/media/list", Access::open(), named("list"));
+  router.add(Method::kGet, "/items/{id}/files/{rest...}", Access::open(), named("files"));
+
+  auto r1 = req(Method::kGet, "/media/snapshots/front/2026-01-31/e1.jpg");
+  EXPECT_EQ(call(router, r1), "media");
+  EXPECT_EQ(r1.param("path"), "snapshots/front/2026-01-31/e1.jpg");
+  EXPECT_EQ(r1.route, "/media/{path...}");
+  auto one = req(Method::kGet, "/media/a.jpg");
+  EXPECT_EQ(call(router, one), "media");
+  EXPECT_EQ(one.param("path"), "a.jpg");
+  // Literals still win at their segment.
+  auto r2 = req(Method::kGet, "/media/list");
+  EXPECT_EQ(call(router, r2), "list");
+  // Decoded once: an encoded escape stays an escape, for the handler to refuse.
+  auto r3 = req(Method::kGet, "/media/%2e%2e%2fargus.db");
+  EXPECT_EQ(call(router, r3), "media");
+  EXPECT_EQ(r3.param("path"), "../argus.db");
+  auto r4 = req(Method::kGet, "/media/%252e%252e%252f");
+  EXPECT_EQ(call(router, r4), "media");
+  EXPECT_EQ(r4.param("path"), "%2e%2e%2f");
+  auto r5 = req(Method::kGet, "/media/../x");
+  EXPECT_EQ(call(router, r5), "media");
+  EXPECT_EQ(r5.param("path"), "../x");
+  auto r6 = req(Method::kGet, "/media//etc/passwd");
+  EXPECT_EQ(call(router, r6), "media");
+  EXPECT_EQ(r6.param("path"), "/etc/passwd");
+  // With ordinary parameters before it.
+  auto r7 = req(Method::kGet, "/items/42/files/a/b%20c.txt");
+  EXPECT_EQ(call(router, r7), "files");
+  EXPECT_EQ(r7.param("id"), "42");
+  EXPECT_EQ(r7.param("rest"), "a/b c.txt");
+  // Never empty; malformed escapes and encoded NUL are 404.
+  for (const char* path : {"/media", "/media/", "/media/a%zz", "/media/a%00b", "/items/42/files"}) {
+    auto r = req(Method::kGet, path);
+    EXPECT_EQ(router.match(r).status, 404) << path;
+  }
+  // Other methods: 405 with the tail route's Allow.
+  auto r8 = req(Method::kPost, "/media/a.jpg");
+  auto m = router.match(r8);
+  EXPECT_EQ(m.status, 405);
+  EXPECT_EQ(m.allow, "GET, HEAD");
+}
+
 }  // namespace
 }  // namespace argus::api
