@@ -9,7 +9,7 @@ import os
 import re
 import unittest
 
-from harness import Server
+from harness import ADMIN_PASSWORD, Server
 
 try:
     import yaml
@@ -50,6 +50,56 @@ def refs(node, where=""):
     elif isinstance(node, list):
         for i, v in enumerate(node):
             yield from refs(v, f"{where}/{i}")
+
+
+JSON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+
+
+def schema_errors(doc, schema, value, where="$"):
+    """The ways `value` breaks `schema`, for the keywords this document uses: $ref, allOf,
+    oneOf, not, type, const, enum, required, properties, items, additionalProperties: false,
+    minimum, maximum. (A small checker: python3-jsonschema is not a dependency.)"""
+    if "$ref" in schema:
+        return schema_errors(doc, resolve(doc, schema["$ref"]), value, where)
+    errors = []
+    for sub in schema.get("allOf", []):
+        errors += schema_errors(doc, sub, value, where)
+    if "oneOf" in schema:
+        matching = [sub for sub in schema["oneOf"] if not schema_errors(doc, sub, value, where)]
+        if len(matching) != 1:
+            errors.append(f"{where}: matches {len(matching)} of the oneOf schemas")
+    if "not" in schema and not schema_errors(doc, schema["not"], value, where):
+        errors.append(f"{where}: matches the `not` schema")
+    if "type" in schema:
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        ok = any((t == "integer" and isinstance(value, int) and not isinstance(value, bool)) or
+                 (t == "number" and isinstance(value, (int, float)) and not isinstance(value, bool)) or
+                 (t in JSON_TYPES and isinstance(value, JSON_TYPES[t])) for t in types)
+        if not ok:
+            return errors + [f"{where}: {value!r:.60} is not {'/'.join(types)}"]
+    if "const" in schema and value != schema["const"]:
+        errors.append(f"{where}: {value!r:.60} is not {schema['const']!r}")
+    if "enum" in schema and value not in schema["enum"]:
+        errors.append(f"{where}: {value!r:.60} is not one of {schema['enum']}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            errors.append(f"{where}: {value} < {schema['minimum']}")
+        if "maximum" in schema and value > schema["maximum"]:
+            errors.append(f"{where}: {value} > {schema['maximum']}")
+    if isinstance(value, dict):
+        for name in schema.get("required", []):
+            if name not in value:
+                errors.append(f"{where}: missing {name}")
+        props = schema.get("properties", {})
+        for name, v in value.items():
+            if name in props:
+                errors += schema_errors(doc, props[name], v, f"{where}.{name}")
+            elif schema.get("additionalProperties") is False:
+                errors.append(f"{where}: unexpected member {name}")
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for i, v in enumerate(value):
+            errors += schema_errors(doc, schema["items"], v, f"{where}[{i}]")
+    return errors
 
 
 class OpenApiTest(unittest.TestCase):
@@ -129,6 +179,57 @@ class OpenApiTest(unittest.TestCase):
                 declared = [resolve(self.doc, p["$ref"]) if "$ref" in p else p for p in declared]
                 self.assertTrue(any(p["in"] == "path" and p["name"] == name for p in declared), f"{where}: {{{name}}}")
         self.assertEqual(len(ids), len(set(ids)), "operationIds are unique")
+
+    def check_response(self, method, path, status, doc_body, content_type="application/json", body=None,
+                       headers=None, template=None, auth=True):
+        """Sends the request and checks the answer against the documented response."""
+        got, hdrs, payload = self.server.request(method, path, body=body, headers=headers, auth=auth)
+        self.assertEqual(got, status, payload[:300])
+        op = self.doc["paths"][template or path.split("?")[0]][method.lower()]
+        response = op["responses"][str(status)]
+        if "$ref" in response:
+            response = resolve(self.doc, response["$ref"])
+        self.assertTrue(hdrs.get("content-type", "").startswith(content_type), hdrs.get("content-type"))
+        schema = response["content"][content_type]["schema"]
+        value = json.loads(payload)
+        errors = schema_errors(self.doc, schema, value)
+        self.assertEqual(errors, [], f"{method} {path} {status} does not match the document: {value}")
+        return value
+
+    def test_live_answers_match_their_schemas(self):
+        s = self.server
+        cam = {"id": "oa-cam", "source": {"kind": "push"},
+               "zones": [{"name": "z", "polygon": [[0, 0], [1, 0], [1, 1]]}],
+               "lines": [{"name": "l", "points": [[0, 0.5], [1, 0.5]]}]}
+        self.check_response("POST", "/api/v1/cameras", 201, None, body=cam)
+        self.check_response("GET", "/api/v1/cameras", 200, None)
+        self.check_response("GET", "/api/v1/cameras/oa-cam", 200, None, template="/api/v1/cameras/{id}")
+        self.check_response("GET", "/api/v1/cameras/nope", 404, None, "application/problem+json",
+                            template="/api/v1/cameras/{id}")
+        self.check_response("POST", "/api/v1/cameras", 422, None, "application/problem+json",
+                            body={"id": "Bad Id", "source": 5})
+        self.check_response("GET", "/api/v1/cameras", 401, None, "application/problem+json", auth=False)
+        self.check_response("GET", "/api/v1/system/info", 200, None)
+        self.check_response("GET", "/api/v1/system/routes", 200, None)
+        self.check_response("GET", "/ready", 200, None, "application/health+json")
+        self.check_response("GET", "/health", 200, None, "application/health+json")
+        self.check_response("GET", "/api/v1/users/me", 200, None)
+        self.check_response("GET", "/api/v1/users", 200, None)
+        created = self.check_response("POST", "/api/v1/keys", 201, None,
+                                      body={"name": "oa", "permissions": ["cameras:read"]})
+        self.check_response("GET", "/api/v1/keys", 200, None)
+        self.check_response("GET", "/api/v1/audit", 200, None)
+        self.check_response("GET", "/api/v1/events", 200, None)
+        self.check_response("GET", "/api/v1/events?after_id=0", 200, None)
+        self.check_response("GET", "/api/v1/events?limit=0", 400, None, "application/problem+json")
+        self.check_response("GET", "/api/v1/counts?camera=oa-cam", 200, None)
+        self.check_response("POST", "/api/v1/auth/ticket", 201, None)
+        self.check_response("POST", "/api/v1/stream/test", 202, None, body={"data": 1})
+        tokens = self.check_response("POST", "/api/v1/auth/login", 200, None,
+                                     body={"username": "admin", "password": ADMIN_PASSWORD}, auth=False)
+        self.check_response("POST", "/api/v1/auth/refresh", 200, None, body={"refresh_token": tokens["refresh_token"]},
+                            auth=False)
+        self.assertTrue(created["key"].startswith("argus_"))
 
     def test_every_ref_resolves(self):
         count = 0
