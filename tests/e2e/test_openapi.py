@@ -230,6 +230,22 @@ class OpenApiTest(unittest.TestCase):
         self.check_response("POST", "/api/v1/auth/refresh", 200, None, body={"refresh_token": tokens["refresh_token"]},
                             auth=False)
         self.assertTrue(created["key"].startswith("argus_"))
+        # Routes of the query and jobs work, when this build has them.
+        have = {(r["method"], r["path"]) for r in self.routes}
+        if ("GET", "/api/v1/jobs") in have:
+            self.check_response("GET", "/api/v1/jobs", 200, None)
+            self.check_response("GET", "/api/v1/jobs/nope", 404, None, "application/problem+json",
+                                template="/api/v1/jobs/{id}")
+            self.check_response("POST", "/api/v1/jobs", 400, None, "application/problem+json",
+                                body={"kind": "no-such-kind"})
+        if ("GET", "/api/v1/events/export") in have:
+            self.check_response("GET", "/api/v1/events/export?format=json", 200, None)
+            self.check_response("GET", "/api/v1/counts/export?camera=oa-cam&format=json", 200, None)
+            self.check_response("GET", "/api/v1/counts?camera=oa-cam&bucket=hour", 200, None)
+            self.check_response("GET", "/api/v1/events/nope/detections", 404, None, "application/problem+json",
+                                template="/api/v1/events/{id}/detections")
+            self.check_response("PATCH", "/api/v1/events/nope", 404, None, "application/problem+json",
+                                body={"reviewed": True}, template="/api/v1/events/{id}")
 
     def test_every_ref_resolves(self):
         count = 0
