@@ -25,7 +25,14 @@ PACKAGES=(
   python3-onnx python3-numpy
   # a real RTSP server for the RTSP camera tests (GStreamer's gst-rtsp-server from Python)
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  # the OpenAPI test compares the served JSON with docs/openapi.yaml
+  python3-yaml
 )
+# Node.js and npm run the OpenAPI linter (Redocly CLI, scripts/openapi-lint.sh). Only when
+# they are not on PATH already: a machine with another Node.js distribution (NodeSource,
+# nvm) keeps its own, whose npm Debian's npm package would conflict with.
+if ! command -v node >/dev/null 2>&1; then PACKAGES+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(npm); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -36,10 +43,9 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#PACKAGES[@]} packages already installed"
-  exit 0
+else
+  echo "setup: installing ${#missing[@]} packages: ${missing[*]}"
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  echo "setup: done"
 fi
-
-echo "setup: installing ${#missing[@]} packages: ${missing[*]}"
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-echo "setup: done"

@@ -5,6 +5,7 @@
 #include <argus_version.h>
 
 #include "api/json_body.h"
+#include "api/openapi.h"
 #include "api/problem.h"
 #include "api/security.h"
 #include "auth/auth_service.h"
@@ -130,6 +131,29 @@ void Api::add_system_routes() {
       items.push_back({{"method", method_name(r.method)}, {"path", r.pattern}, {"access", access}});
     }
     return Response::json(200, {{"items", std::move(items)}});
+  });
+
+  // The API's own description (docs/openapi.yaml, embedded): public, it is documentation.
+  // Converted once per process, here at start; the bytes are shared with every response.
+  if (!openapi_document().ok()) {
+    log::error("the embedded OpenAPI document is invalid", {{"error", openapi_document().status().message()}});
+  }
+  router_.add(Method::kGet, "/api/v1/openapi.json", Access::open(), [](Request& req) {
+    const Result<OpenApiDocument>& doc = openapi_document();
+    if (!doc.ok()) {
+      log::error("the embedded OpenAPI document is invalid", {{"error", doc.status().message()}});
+      return problem(500, "internal", "the API description is not available; see the server log", req);
+    }
+    if (const std::string* inm = req.header("if-none-match"); inm != nullptr && etag_matches(*inm, doc->etag)) {
+      Response r = Response::empty(304);
+      r.set_header("ETag", doc->etag);
+      r.set_header("Cache-Control", "public, max-age=300");
+      return r;
+    }
+    Response r = Response::bytes(200, doc->json, "application/json");
+    r.set_header("ETag", doc->etag);
+    r.set_header("Cache-Control", "public, max-age=300");
+    return r;
   });
 
   router_.add(Method::kGet, "/api/v1/system/info", Access::needs(auth::Permission::system_read), [this](Request&) {

@@ -60,6 +60,15 @@ void Api::add_job_routes() {
       if (!p->is_object()) return validation_problem({{"/params", "must be an object"}}, req);
       params = *p;
     }
+    // An export holds data of cameras: a caller with a camera scope exports only those.
+    if (*kind == "export" && req.principal && req.principal->cameras) {
+      if (auto cam = params.find("camera"); cam != params.end() && cam->is_string()) {
+        if (auto hidden = hide_camera(req, cam->get<std::string>())) return *hidden;
+      }
+      params["scope"] = *req.principal->cameras;
+    } else {
+      params.erase("scope");  // set by the server only
+    }
     auto job = deps_.jobs->submit(kind->get<std::string>(), params, actor_of(req));
     if (!job.ok()) {
       if (job.status().code() != StatusCode::kInvalidArgument) {

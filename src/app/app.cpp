@@ -376,7 +376,7 @@ Status App::Parts::build_jobs() {
   o.stop_grace = std::chrono::milliseconds(c.server.shutdown_timeout_ms);
   o.metrics = metrics.get();
   jobs = std::make_unique<jobs::JobManager>(store.get(), bus.get(), o);
-  ARGUS_RETURN_IF_ERROR(register_maintenance_runners(*jobs, {store.get(), auth.get(), &config, &system_clock()}));
+  ARGUS_RETURN_IF_ERROR(register_maintenance_runners(*jobs, {store.get(), auth.get(), &config, &system_clock(), config.data_dir + "/media"}));
   ARGUS_RETURN_IF_ERROR(register_analyze_runner(*jobs, config));
   scheduler = std::make_unique<jobs::Scheduler>(jobs.get(), scheduled_tasks(c, *jobs));
   return Status();

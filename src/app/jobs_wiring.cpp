@@ -1,12 +1,14 @@
 #include "app/jobs_wiring.h"
 
 #include <algorithm>
+#include <fstream>
 #include <system_error>
 
 #include "app/analyze.h"
 #include "auth/auth_service.h"
 #include "core/camera.h"
 #include "core/log.h"
+#include "store/export.h"
 #include "store/store.h"
 
 namespace argus::app {
@@ -107,6 +109,144 @@ Status run_vacuum(Store& store, jobs::JobContext& ctx) {
   return Status::ok_status();
 }
 
+struct MediaRemoval {
+  std::int64_t files = 0;
+  std::int64_t bytes = 0;
+};
+
+// Deletes files named relative to the media root. A name that is absolute or has a ".."
+// part is skipped; a symlink is removed itself, never what it points to.
+MediaRemoval remove_media_files(const std::string& media_dir, const std::vector<std::string>& relative) {
+  MediaRemoval out;
+  if (media_dir.empty()) return out;
+  for (const auto& name : relative) {
+    fs::path rel(name);
+    if (name.empty() || rel.is_absolute() || std::any_of(rel.begin(), rel.end(), [](const fs::path& p) {
+          return p == "..";
+        })) {
+      continue;
+    }
+    fs::path full = fs::path(media_dir) / rel;
+    std::error_code ec;
+    auto st = fs::symlink_status(full, ec);
+    if (ec || !(fs::is_regular_file(st) || fs::is_symlink(st))) continue;
+    std::uintmax_t size = fs::is_regular_file(st) ? fs::file_size(full, ec) : 0;
+    if (fs::remove(full, ec) && !ec) {
+      ++out.files;
+      out.bytes += static_cast<std::int64_t>(size);
+    }
+  }
+  return out;
+}
+
+Status run_rollup(const MaintenanceDeps& deps, jobs::JobContext& ctx) {
+  ctx.progress(0, "rolling minute counts up into hours and days");
+  ARGUS_ASSIGN_OR_RETURN(RollupStats r, deps.store->rollup_counts(deps.clock->now_ms()));
+  ctx.set_result({{"hourly_rows", r.hourly_rows},
+                  {"daily_rows", r.daily_rows},
+                  {"hourly_watermark", format_rfc3339(r.hourly_watermark)},
+                  {"daily_watermark", format_rfc3339(r.daily_watermark)}});
+  return Status::ok_status();
+}
+
+Result<UnixMillis> time_param(const nlohmann::json& params, const char* key) {
+  auto it = params.find(key);
+  if (it == params.end() || it->is_null()) return UnixMillis{0};
+  if (it->is_string()) {
+    if (auto t = parse_rfc3339(it->get<std::string>())) return *t;
+  }
+  return Status::invalid_argument(std::string("params.") + key + " must be an RFC 3339 time (2026-01-31T08:00:00Z)");
+}
+
+std::string string_param(const nlohmann::json& params, const char* key) {
+  auto it = params.find(key);
+  return it != params.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+Status check_export(const nlohmann::json& params) {
+  const std::string what = string_param(params, "what");
+  if (what != "events" && what != "counts") return Status::invalid_argument("params.what must be events or counts");
+  const std::string format = string_param(params, "format");
+  if (!format.empty() && !parse_export_format(format)) return Status::invalid_argument("params.format must be csv or json");
+  ARGUS_RETURN_IF_ERROR(time_param(params, "from").status());
+  ARGUS_RETURN_IF_ERROR(time_param(params, "to").status());
+  if (what == "counts" && string_param(params, "camera").empty()) {
+    return Status::invalid_argument("params.camera is required for a counts export");
+  }
+  const std::string bucket = string_param(params, "bucket");
+  if (!bucket.empty() && bucket != "minute" && bucket != "hour" && bucket != "day") {
+    return Status::invalid_argument("params.bucket must be minute, hour or day");
+  }
+  return Status::ok_status();
+}
+
+// Writes the export next to the other media (exports/<job id>.<ext>), through a temporary
+// file renamed at the end, so a half-written export is never served.
+Status run_export(const MaintenanceDeps& deps, jobs::JobContext& ctx) {
+  const nlohmann::json& params = ctx.params();
+  ARGUS_RETURN_IF_ERROR(check_export(params));
+  const std::string what = string_param(params, "what");
+  const ExportFormat format = parse_export_format(string_param(params, "format")).value_or(ExportFormat::kCsv);
+  const char* ext = format == ExportFormat::kCsv ? "csv" : "json";
+  std::optional<std::vector<std::string>> scope;
+  if (auto it = params.find("scope"); it != params.end() && it->is_array()) {
+    scope.emplace();
+    for (const auto& c : *it) {
+      if (c.is_string()) scope->push_back(c.get<std::string>());
+    }
+  }
+  const std::string camera = string_param(params, "camera");
+  if (scope && !camera.empty() && std::find(scope->begin(), scope->end(), camera) == scope->end()) {
+    return Status::not_found("no camera '" + camera + "'");
+  }
+  fs::path dir = fs::path(deps.media_dir) / "exports";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::io_error("cannot create the exports directory: " + ec.message());
+  const std::string name = ctx.id() + "." + ext;
+  fs::path tmp = dir / (name + ".part");
+  fs::path final_path = dir / name;
+  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+  if (!out) return Status::io_error("cannot write " + name);
+  ctx.progress(10, "writing " + what);
+  constexpr std::size_t kMaxRows = 10'000'000;
+  Result<ExportSummary> summary = Status::internal("no export");
+  if (what == "events") {
+    EventQuery q;
+    q.camera = camera;
+    q.cameras = scope;
+    q.label = string_param(params, "label");
+    q.from = *time_param(params, "from");
+    q.to = *time_param(params, "to");
+    q.ascending = true;
+    summary = export_events(*deps.store, q, format, kMaxRows, out);
+  } else {
+    CountSeriesQuery q;
+    q.camera = camera;
+    q.label = string_param(params, "label");
+    const std::string bucket = string_param(params, "bucket");
+    q.bucket = bucket == "hour" ? CountBucket::kHour : bucket == "day" ? CountBucket::kDay : CountBucket::kMinute;
+    q.from = *time_param(params, "from");
+    q.to = *time_param(params, "to");
+    summary = export_counts(*deps.store, q, format, kMaxRows, out);
+  }
+  out.close();
+  if (!summary.ok() || !out || ctx.cancelled()) {
+    fs::remove(tmp, ec);
+    if (!summary.ok()) return summary.status();
+    if (ctx.cancelled()) return Status::cancelled("export cancelled");
+    return Status::io_error("writing " + name + " failed (disk full?)");
+  }
+  fs::rename(tmp, final_path, ec);
+  if (ec) return Status::io_error("cannot finish " + name + ": " + ec.message());
+  ctx.set_result({{"path", "exports/" + name},
+                  {"url", "/api/v1/media/exports/" + name},
+                  {"rows", summary->rows},
+                  {"truncated", summary->truncated},
+                  {"bytes", static_cast<std::int64_t>(fs::file_size(final_path, ec))}});
+  return Status::ok_status();
+}
+
 // One mechanism for everything that ages out (it replaces the old hourly housekeeping
 // thread): audit lines past auth.audit_retention, expired refresh tokens, and jobs that
 // finished more than jobs.retention_days ago.
@@ -131,15 +271,20 @@ Status run_retention(const MaintenanceDeps& deps, jobs::JobContext& ctx) {
     ctx.progress(50, "finished jobs");
     ARGUS_ASSIGN_OR_RETURN(jobs_deleted, deps.store->delete_jobs_finished_before(cutoff));
     result["cutoff"] = format_rfc3339(cutoff);
-    // TODO(merge): with the query API's store methods, purge analytics here:
-    //   store->purge_analytics_before(cutoff) (events and per-minute counts), then delete
-    //   the media files (snapshots) of the purged events under <data_dir>/media, reporting
-    //   events_deleted, counts_deleted and media_files_deleted in the result.
+    ctx.progress(60, "events, detections and counts");
+    ARGUS_ASSIGN_OR_RETURN(PurgeStats purged, deps.store->purge_analytics_before(cutoff));
+    result["events_deleted"] = purged.events;
+    result["detections_deleted"] = purged.detections;
+    result["count_rows_deleted"] = purged.count_rows + purged.hourly_rows + purged.daily_rows;
+    ctx.progress(80, "snapshot files");
+    MediaRemoval removed = remove_media_files(deps.media_dir, purged.snapshots);
+    result["media_files_deleted"] = removed.files;
+    result["media_bytes_freed"] = removed.bytes;
   }
   result["jobs_deleted"] = jobs_deleted;
-  if (audit > 0 || tokens > 0 || jobs_deleted > 0) {
-    log::info("retention",
-              {{"audit_rows_deleted", audit}, {"refresh_tokens_deleted", tokens}, {"jobs_deleted", jobs_deleted}});
+  if (audit > 0 || tokens > 0 || jobs_deleted > 0 || result.value("events_deleted", 0) > 0 ||
+      result.value("count_rows_deleted", 0) > 0) {
+    log::info("retention", result);
   }
   ctx.set_result(std::move(result));
   return Status::ok_status();
@@ -173,8 +318,10 @@ Status register_maintenance_runners(jobs::JobManager& jobs, const MaintenanceDep
       jobs.register_kind("vacuum", [store = deps.store](jobs::JobContext& ctx) { return run_vacuum(*store, ctx); }));
   ARGUS_RETURN_IF_ERROR(
       jobs.register_kind("retention", [deps](jobs::JobContext& ctx) { return run_retention(deps, ctx); }));
-  // TODO(merge): register "rollup" (store->rollup_counts(now)) and "export" once the query
-  // API's store methods and export functions exist; scheduled_tasks() picks rollup up.
+  ARGUS_RETURN_IF_ERROR(jobs.register_kind("rollup", [deps](jobs::JobContext& ctx) { return run_rollup(deps, ctx); }));
+  ARGUS_RETURN_IF_ERROR(jobs.register_kind(
+      "export", [deps](jobs::JobContext& ctx) { return run_export(deps, ctx); },
+      [](const nlohmann::json& params) { return check_export(params); }));
   return Status::ok_status();
 }
 

@@ -1,9 +1,11 @@
 // The background jobs Argus runs: which kinds exist, what each does, and which run on a
 // schedule. app/ owns the wiring so the runners can use any module (auth, pipeline, ...).
 //
-// Kinds: vacuum (store maintenance), retention (audit log, expired refresh tokens, old
-// finished jobs; analytics and media once the store offers them), analyze (a video file
-// under <data>/videos through the pipeline). rollup and export are not registered yet.
+// Kinds: vacuum (store maintenance), retention (events, detections, counts and their
+// snapshot files older than jobs.retention_days, audit lines, expired refresh tokens, old
+// finished jobs), rollup (hourly and daily count rollups), export (events or count series
+// as CSV/JSON into <media>/exports/), analyze (a video file under <data>/videos through the
+// pipeline).
 #pragma once
 
 #include <filesystem>
@@ -30,9 +32,14 @@ struct MaintenanceDeps {
   auth::AuthService* auth = nullptr;  // required: expired refresh tokens
   const Config* config = nullptr;     // required: retention settings; must outlive the runners
   const Clock* clock = &system_clock();
+  std::string media_dir;  // required: snapshots to delete, exports to write
 };
 
-// Registers vacuum and retention (and, after the query API lands, rollup and export).
+// Registers vacuum, retention, rollup and export.
+//   export params: {"what": "events"|"counts", "format": "csv"|"json" (default csv), "from",
+//   "to" (RFC 3339), "camera" (required for counts), "label", "bucket" (counts:
+//   minute|hour|day), "scope" (set by the API for scoped callers: the cameras allowed)};
+//   result: {"path": "exports/<job id>.<ext>" under the media root, "url", "rows"}.
 Status register_maintenance_runners(jobs::JobManager& jobs, const MaintenanceDeps& deps);
 
 // Registers analyze. Params: {"file": path relative to <data_dir>/videos (required),

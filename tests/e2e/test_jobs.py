@@ -160,10 +160,10 @@ class JobsApi(unittest.TestCase):
 
     def test_unknown_kinds_and_bad_bodies_are_refused(self):
         s = self.server
-        status, _, problem = submit(s, "rollup")
+        status, _, problem = submit(s, "defragment")
         self.assertEqual(status, 400, problem)
-        self.assertIn("unknown job kind 'rollup'", problem["detail"])
-        self.assertIn("analyze, retention, vacuum", problem["detail"])
+        self.assertIn("unknown job kind 'defragment'", problem["detail"])
+        self.assertIn("analyze, export, retention, rollup, vacuum", problem["detail"])
         status, _, problem = s.json("POST", "/api/v1/jobs", {"params": {}})
         self.assertEqual(status, 400, problem)
         self.assertIn("vacuum", problem["detail"])

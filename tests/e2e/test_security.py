@@ -155,7 +155,8 @@ class Security(unittest.TestCase):
         # Every route declares its access; only the expected ones are public.
         public = {(r["method"], r["path"]) for r in routes["items"] if r["access"] == "public"}
         self.assertEqual(public, {("GET", "/health"), ("GET", "/ready"), ("POST", "/api/v1/auth/login"),
-                                  ("POST", "/api/v1/auth/refresh"), ("POST", "/api/v1/auth/logout")})
+                                  ("POST", "/api/v1/auth/refresh"), ("POST", "/api/v1/auth/logout"),
+                                  ("GET", "/api/v1/openapi.json")})
 
     def test_scoped_user_sees_only_their_cameras(self):
         s = self.server
