@@ -105,12 +105,24 @@ const std::vector<std::pair<std::string, std::string>> kJobsKeys = {
     {"jobs.retention_days", "ARGUS_JOBS_RETENTION_DAYS"},
 };
 
+// The stream keys (StreamsKeys* below).
+const std::vector<std::pair<std::string, std::string>> kStreamsKeys = {
+    {"streams.ring_size", "ARGUS_STREAMS_RING_SIZE"},
+    {"streams.queue", "ARGUS_STREAMS_QUEUE"},
+    {"streams.slow_policy", "ARGUS_STREAMS_SLOW_POLICY"},
+    {"streams.max_subscribers", "ARGUS_STREAMS_MAX_SUBSCRIBERS"},
+    {"streams.heartbeat", "ARGUS_STREAMS_HEARTBEAT"},
+    {"streams.write_timeout", "ARGUS_STREAMS_WRITE_TIMEOUT"},
+    {"streams.max_message_bytes", "ARGUS_STREAMS_MAX_MESSAGE_BYTES"},
+};
+
 // Every key of the schema, as documented.
 const std::vector<std::pair<std::string, std::string>> kKeys = [] {
   auto all = kFoundationKeys;
   all.insert(all.end(), kPipelineKeys.begin(), kPipelineKeys.end());
   all.insert(all.end(), kSecurityKeys.begin(), kSecurityKeys.end());
   all.insert(all.end(), kJobsKeys.begin(), kJobsKeys.end());
+  all.insert(all.end(), kStreamsKeys.begin(), kStreamsKeys.end());
   return all;
 }();
 
@@ -326,7 +338,7 @@ TEST_F(ConfigTest, UnknownTopLevelKeyListsAllowedKeys) {
   EXPECT_THAT(
       msg,
       HasSubstr(
-          "allowed top-level keys: auth, cameras, data_dir, detector, ingest, jobs, log, pipeline, security, server, store, "
+          "allowed top-level keys: auth, cameras, data_dir, detector, ingest, jobs, log, pipeline, security, server, store, streams, "
           "tls"));
 }
 
@@ -832,6 +844,39 @@ TEST_F(ConfigTest, JobsKeysDefaultsEnvironmentAndErrors) {
   EXPECT_THAT(m, HasSubstr("jobs.rollup_interval"));
   EXPECT_THAT(m, HasSubstr("jobs.retention_days"));
   EXPECT_THAT(m, HasSubstr("between 0 and 36500"));
+}
+
+TEST_F(ConfigTest, StreamsKeysDefaultsFileEnvironmentAndErrors) {
+  Config d = load_ok({});
+  EXPECT_EQ(d.streams.ring_size, 10'000u);
+  EXPECT_EQ(d.streams.queue, 1024u);
+  EXPECT_EQ(d.streams.slow_policy, StreamSlowPolicy::kDropOldest);
+  EXPECT_EQ(d.streams.max_subscribers, 10'000u);
+  EXPECT_EQ(d.streams.heartbeat_ms, 15'000);
+  EXPECT_EQ(d.streams.write_timeout_ms, 60'000);
+  EXPECT_EQ(d.streams.max_message_bytes, 64u << 10);
+
+  Config f = load_ok(file_sources("streams:\n  slow_policy: disconnect\n  heartbeat: 5s\n  max_message_bytes: 1m\n"));
+  EXPECT_EQ(f.streams.slow_policy, StreamSlowPolicy::kDisconnect);
+  EXPECT_EQ(f.streams.heartbeat_ms, 5'000);
+  EXPECT_EQ(f.streams.max_message_bytes, 1u << 20);
+
+  ConfigSources env;
+  env.env = {{"ARGUS_STREAMS_RING_SIZE", "0"}, {"ARGUS_STREAMS_QUEUE", "16"}};
+  Config e = load_ok(env);
+  EXPECT_EQ(e.streams.ring_size, 0u);
+  EXPECT_EQ(e.streams.queue, 16u);
+
+  ConfigSources bad;
+  bad.flags = {{"streams.slow_policy", "block"},
+               {"streams.queue", "0"},
+               {"streams.heartbeat", "10ms"},
+               {"streams.max_subscribers", "lots"}};
+  std::string m = load_error(bad);
+  EXPECT_THAT(m, HasSubstr("must be drop_oldest or disconnect"));
+  EXPECT_THAT(m, HasSubstr("streams.queue"));
+  EXPECT_THAT(m, HasSubstr("streams.heartbeat"));
+  EXPECT_THAT(m, HasSubstr("streams.max_subscribers"));
 }
 
 TEST(ArgusEnvironmentTest, OnlyArgusVariables) {
