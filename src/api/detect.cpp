@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "api/api.h"
+#include "store/store.h"
 #include "api/multipart.h"
 #include "api/problem.h"
 #include "pipeline/pipeline.h"
@@ -118,6 +119,22 @@ void Api::add_detection_routes() {
     std::string_view image;
     if (auto err = image_from_request(req, image, nullptr)) return *err;
     Status s = deps_.frames->push(req.param("id"), std::string(image));
+    if (s.code() == StatusCode::kNotFound) {
+      // A camera created a moment ago may not have reached ingest yet: the store decides.
+      auto cam = deps_.store->get_camera(req.param("id"));
+      if (cam.ok()) {
+        if (cam->source.kind != SourceKind::kPush) {
+          return problem(409, "conflict",
+                         "camera '" + cam->id + "' is a " + std::string(source_kind_name(cam->source.kind)) +
+                             " camera; only push cameras accept frames",
+                         req);
+        }
+        if (!cam->enabled) return problem(409, "conflict", "camera '" + cam->id + "' is disabled", req);
+        Response r = problem(503, "unavailable", "camera '" + cam->id + "' is starting; retry in a moment", req);
+        r.set_header("Retry-After", "1");
+        return r;
+      }
+    }
     if (s.code() == StatusCode::kFailedPrecondition) return problem(409, "conflict", s.message(), req);
     if (s.code() == StatusCode::kInvalidArgument) return problem(422, "invalid-image", s.message(), req);
     if (!s.ok()) return status_problem(s, req);

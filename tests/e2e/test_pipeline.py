@@ -65,8 +65,16 @@ class PushedFramesBecomeEvents(unittest.TestCase):
         shutil.rmtree(cls.models, ignore_errors=True)
 
     def push(self, cam_id, data=None, content_type="image/jpeg"):
-        return self.server.request("POST", f"/api/v1/cameras/{cam_id}/frames", body=data or self.jpeg,
-                                   headers={"Content-Type": content_type})
+        """Pushes a frame; a camera created a moment ago answers 503 + Retry-After until
+        ingest has it, as a client must expect."""
+        for _ in range(50):
+            status, hdrs, body = self.server.request("POST", f"/api/v1/cameras/{cam_id}/frames",
+                                                     body=data or self.jpeg, headers={"Content-Type": content_type})
+            if status != 503:
+                break
+            self.assertEqual(hdrs.get("retry-after"), "1")
+            time.sleep(0.1)
+        return status, hdrs, body
 
     def test_push_to_event_in_store_with_snapshot_and_counts(self):
         s = self.server

@@ -110,7 +110,7 @@ class RetentionJob(unittest.TestCase):
         server = Server(data_dir=d, env={"ARGUS_JOBS_RETENTION_DAYS": "30"}).start()
         self.addCleanup(server.cleanup)
         _, _, jobs = server.json("GET", "/api/v1/jobs?kind=retention")
-        done = wait_state(server, jobs["items"][-1]["id"], FINAL)
+        done = wait_state(server, jobs["items"][0]["id"], FINAL)  # newest: this start's
         self.assertEqual(done["state"], "succeeded", done)
         r = done["result"]
         self.assertEqual(r["events_deleted"], len(EVENTS))
