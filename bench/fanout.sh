@@ -222,10 +222,13 @@ ns = sorted({r["subscribers"] for r in runs})
 def f(v, fmt="{:.1f}"):
     return "-" if v is None or v < 0 else fmt.format(v)
 
+def late(v):
+    return f"{v:.1f}" if v >= 0 else "late"
+
 print(f"fan-out: {rate} msg/s for {duration} s to N subscribers on one server "
       f"(argus: WebSocket, {io_threads} I/O thread(s); mosquitto: MQTT 3.1.1 QoS 0)")
 head = (f"{'N':>6} {'target':<10} {'subscr':>6} {'conn s':>6} {'delivered':>10} {'lost':>9} {'lost(k)':>8} "
-        f"{'disc':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'KiB/sub':>8} {'RSS MiB':>8} {'srv cpu':>7} {'cli cpu':>7}")
+        f"{'disc':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'p99 all':>8} {'KiB/sub':>8} {'RSS MiB':>8} {'srv cpu':>7} {'cli cpu':>7}")
 print(head)
 for n in ns:
     for t in ("mosquitto", "argus"):
@@ -235,10 +238,13 @@ for n in ns:
         per = r["server_kib_per_idle_subscriber"]
         print(f"{n:>6} {t:<10} {r['subscribed']:>6} {r['connect_s']:>6.1f} {r['delivered']:>10} {r['lost']:>9} "
               f"{r['lost_connected']:>8} {r['disconnected']:>5} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['max_ms']:>8.1f} "
+              f"{late(r['p99_all_ms']):>8} "
               f"{f(per):>8} {f(r['server_rss_kib_peak'] / 1024 if r['server_rss_kib_peak'] >= 0 else -1):>8} "
               f"{r['server_cpu_s']:>7.1f} {100 * r['client_cpu_util']:>6.0f}%")
-print("lost = expected - delivered by the end of the drain wait; lost(k) = the same for subscribers the server did "
-      "not disconnect; RSS MiB = server peak; srv cpu = server CPU s during the run; cli cpu = bench_fanout CPU "
+print("p50/p99/max: over the messages delivered; p99 all: over every expected delivery, an undelivered message "
+      "counting as infinitely late ('late': more than 1 % never arrived); lost = expected - delivered by the end of "
+      "the drain wait; lost(k) = the same for subscribers the server did not disconnect; KiB/sub = server RSS growth "
+      "per idle subscriber; RSS MiB = server peak; srv cpu = server CPU s during the run; cli cpu = bench_fanout CPU "
       "while publishing and draining, % of one core")
 
 ratios = {}
@@ -251,15 +257,20 @@ for n in ns:
     ra = {"p50": ratio(a["p50_ms"], m["p50_ms"]), "p99": ratio(a["p99_ms"], m["p99_ms"]),
           "kib_per_subscriber": ratio(a["server_kib_per_idle_subscriber"], m["server_kib_per_idle_subscriber"])}
     ratios[n] = ra
-    print(f"argus/mosquitto at N={n}: p50 {f(ra['p50'], '{:.2f}x')}, p99 {f(ra['p99'], '{:.2f}x')}, "
+    print(f"argus/mosquitto at N={n}: p50 {f(ra['p50'], '{:.2f}x')}, p99 {f(ra['p99'], '{:.2f}x')} (delivered), "
           f"memory per idle subscriber {f(ra['kib_per_subscriber'], '{:.2f}x')} (lower is better)")
 
 goals = []
 top = max((n for n in ns if ("argus", n) in by and ("mosquitto", n) in by), default=None)
 if top is not None:
     a, m = by[("argus", top)], by[("mosquitto", top)]
-    met = a["delivered"] > 0 and a["p99_ms"] <= m["p99_ms"]
-    goals.append((f"p99 at {top} subscribers <= mosquitto's: {a['p99_ms']:.1f} ms vs {m['p99_ms']:.1f} ms"
+    # Judged on p99 over every expected delivery (undelivered = infinitely late).
+    pa, pm = a["p99_all_ms"], m["p99_all_ms"]
+    show = lambda v: f"{v:.1f} ms" if v >= 0 else "late (> 1 % undelivered)"
+    met = pa >= 0 and (pm < 0 or pa <= pm)
+    if pa < 0 and pm < 0:
+        met = None  # neither delivered 99 %: the tails cannot be compared
+    goals.append((f"p99 at {top} subscribers <= mosquitto's: {show(pa)} vs {show(pm)}"
                   + ("" if top == 10000 else " (goal is stated at 10000)"), met))
 for n in ns:
     a = by.get(("argus", n))
@@ -270,7 +281,7 @@ for n in ns:
     per = a["server_kib_per_idle_subscriber"]
     goals.append((f"<= 20 KiB of server memory per idle subscriber (N={n}): {f(per)} KiB", 0 <= per <= 20))
 for text, met in goals:
-    print(f"goal {text} -> {'MET' if met else 'MISSED'}")
+    print(f"goal {text} -> {'UNDECIDED' if met is None else 'MET' if met else 'MISSED'}")
 
 notes = []
 for r in runs:

@@ -20,6 +20,10 @@
 // Latency is CLOCK_MONOTONIC at receipt minus the t_ns the publisher stamped just before
 // writing the message (same host, same clock). Each subscriber keeps a bitset of the
 // sequence numbers it received: lost = expected - delivered, duplicates are counted apart.
+// Percentiles p50_ms..max_ms are over the messages delivered; p50_all_ms and p99_all_ms are
+// over every expected delivery, a message still missing after the drain counting as
+// infinitely late (-1: that percentile was not reached), so a server that delivers less is
+// not rewarded with a shorter tail.
 //
 // Output: one JSON line on stdout; progress and errors on stderr. Exit status 0 when the run
 // completed (whatever the figures), 1 when it could not run, 2 on bad usage.
@@ -152,10 +156,14 @@ class Histogram {
   std::uint64_t count() const { return count_; }
   double max_ms() const { return static_cast<double>(max_ns_) / 1e6; }
 
-  // The q-quantile in milliseconds (upper bound of its bucket); 0 when empty.
-  double quantile_ms(double q) const {
-    if (count_ == 0) return 0;
-    const auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_)));
+  // The q-quantile in milliseconds (upper bound of its bucket); 0 when empty. With
+  // `population` larger than count(), the missing samples count as infinitely late, and -1
+  // means the quantile was not reached.
+  double quantile_ms(double q, std::uint64_t population = 0) const {
+    if (count_ == 0) return population > 0 ? -1 : 0;
+    const std::uint64_t n = std::max(population, count_);
+    const auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(n)));
+    if (rank > count_) return -1;
     std::uint64_t seen = 0;
     for (std::size_t i = 0; i < buckets_.size(); ++i) {
       seen += buckets_[i];
@@ -300,6 +308,7 @@ class Bench {
   std::int64_t publish_start_ = 0;
   std::int64_t publish_end_ = 0;
   std::int64_t max_publish_lag_ns_ = 0;
+  std::size_t publisher_backlog_max_ = 0;  // bytes the publisher's socket did not take yet
   bool publishing_ = false;
   bool publisher_failed_ = false;  // the publisher could not (re)connect: the run ends
 
@@ -443,6 +452,7 @@ void Bench::send_bytes(std::size_t i, const char* p, std::size_t n) {
     }
   }
   c.out.append(p, n);
+  if (is_publisher(c)) publisher_backlog_max_ = std::max(publisher_backlog_max_, c.out.size());
   if (!c.want_write) set_events(i, true);
 }
 
@@ -1155,6 +1165,7 @@ void Bench::report() {
       "\"delivered\":%llu,\"expected\":%llu,\"lost\":%llu,\"lost_connected\":%llu,\"duplicates\":%llu,"
       "\"disconnected\":%d,\"other_messages\":%llu,\"pongs_sent\":%llu,"
       "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,"
+      "\"p50_all_ms\":%.3f,\"p99_all_ms\":%.3f,\"publisher_backlog_max_bytes\":%zu,"
       "\"client_cpu_s\":%.3f,\"client_cpu_publish_s\":%.3f,\"client_cpu_util\":%.3f,"
       "\"server_rss_kib_before\":%ld,\"server_rss_kib_idle\":%ld,\"server_rss_kib_end\":%ld,"
       "\"server_rss_kib_peak\":%ld,\"server_rss_aborted\":%s,\"server_kib_per_idle_subscriber\":%.3f,\"first_error\":"
@@ -1166,7 +1177,8 @@ void Bench::report() {
       static_cast<unsigned long long>(lost), static_cast<unsigned long long>(lost_connected),
       static_cast<unsigned long long>(duplicates_), disconnected_, static_cast<unsigned long long>(other_messages_),
       static_cast<unsigned long long>(pongs_sent_), hist_.quantile_ms(0.5), hist_.quantile_ms(0.9),
-      hist_.quantile_ms(0.99), hist_.quantile_ms(0.999), hist_.max_ms(), cpu_total_, cpu_publish_,
+      hist_.quantile_ms(0.99), hist_.quantile_ms(0.999), hist_.max_ms(), hist_.quantile_ms(0.5, expected),
+      hist_.quantile_ms(0.99, expected), publisher_backlog_max_, cpu_total_, cpu_publish_,
       wall_publish_ > 0 ? cpu_publish_ / wall_publish_ : 0, rss_before_, rss_idle_, rss_end_, rss_peak_,
       rss_abort_ ? "true" : "false", kib_per_sub, json_escape(first_error_).c_str(),
       json_escape(first_disconnect_).c_str());
