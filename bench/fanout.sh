@@ -14,7 +14,9 @@
 #   IO_THREADS=1                   argus server.io_threads (Mosquitto has one thread)
 #   TARGETS="mosquitto argus"      subset/order of the targets
 #   MAX_SERVER_RSS_MIB=4096        a server growing past this stops the run (shared machine)
-#   BUILD_DIR=build-release  ARGUS_BIN=path  SKIP_BUILD=1  KEEP_TMP=1
+#   BUILD_DIR=build-release  ARGUS_BIN=path  MOSQUITTO_BIN=path  SKIP_BUILD=1  KEEP_TMP=1
+#   STRICT=1                       exit with status 3 when a goal is missed or an anomaly is seen
+#                                  (status 1: a run failed)
 #   RESULTS=bench/results/fanout.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -212,10 +214,12 @@ for n in $SUBSCRIBERS; do
 done
 
 # --- report --------------------------------------------------------------------------------------
-/usr/bin/python3 - "$tmp/runs.jsonl" "$RESULTS" "$RATE" "$DURATION" "$IO_THREADS" "$load" <<'PY'
+planned=$(( $(wc -w <<<"$SUBSCRIBERS") * $(wc -w <<<"$TARGETS") ))
+/usr/bin/python3 - "$tmp/runs.jsonl" "$RESULTS" "$RATE" "$DURATION" "$IO_THREADS" "$load" "$planned" "${STRICT:-0}" <<'PY'
 import json, subprocess, sys
 runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 results, rate, duration, io_threads, load = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+planned, strict = int(sys.argv[7]), sys.argv[8] not in ("", "0")
 by = {(r["target"], r["subscribers"]): r for r in runs}
 ns = sorted({r["subscribers"] for r in runs})
 
@@ -310,4 +314,9 @@ json.dump({"rate": int(rate), "duration": float(duration), "io_threads": int(io_
            "git_revision": rev, "runs": runs, "ratios": {str(k): v for k, v in ratios.items()},
            "goals": [{"goal": t, "met": m} for t, m in goals], "anomalies": notes},
           open(results, "w"), indent=2)
+# 1: a run failed (no result, or the tool gave up); 3 with STRICT=1: a goal missed or an anomaly.
+if len(runs) < planned or any(r["tool_status"] for r in runs):
+    sys.exit(1)
+if strict and (notes or any(m is not True for _t, m in goals)):
+    sys.exit(3)
 PY
