@@ -22,6 +22,7 @@ Api::Api(ApiDeps deps)
   add_detection_routes();
   add_auth_routes();
   add_user_routes();
+  add_stream_routes();
 }
 
 Api::~Api() = default;

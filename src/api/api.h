@@ -58,6 +58,8 @@ class FrameIngress {
 };
 
 class Gatekeeper;
+class StreamHub;
+struct StreamFilter;
 
 struct ApiDeps {
   Store* store = nullptr;                      // required
@@ -73,6 +75,7 @@ struct ApiDeps {
   FrameIngress* frames = nullptr;          // optional: the push endpoint answers 503 without
   std::string media_dir;                   // snapshots and other media live under it
   const UrlGuard* camera_urls = nullptr;   // optional: where camera source URLs may point (SSRF guard)
+  StreamHub* streams = nullptr;            // optional: WebSocket/SSE/polling answer 503 without
 };
 
 class Api {
@@ -95,6 +98,12 @@ class Api {
   void add_detection_routes();
   void add_auth_routes();
   void add_user_routes();
+  void add_stream_routes();
+  // The topics and cameras a stream request asks for (?topics=a,b&cameras=x), checked
+  // against the caller's permissions and scope; a problem response if they are not valid.
+  std::optional<Response> stream_filter(const Request& req, StreamFilter& filter);
+  // GET /api/v1/events?after_id=N: the stream messages after N still in the ring.
+  Response poll_stream(Request& req);
   Response route(Request& req);
   // Appends an audit line for `req`'s caller (outcome "ok", "denied" or "failed").
   void audit(const Request& req, const std::string& action, const std::string& target, const std::string& outcome,

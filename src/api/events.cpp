@@ -55,6 +55,8 @@ std::optional<std::string> read_media(const std::string& root, const std::string
 
 void Api::add_event_routes() {
   router_.add(Method::kGet, "/api/v1/events", Access::needs(auth::Permission::events_read), [this](Request& req) {
+    // Polling fallback for stream clients: the messages after a stream id.
+    if (req.query_param("after_id")) return poll_stream(req);
     Paging paging;
     if (auto err = parse_paging(req, paging)) return *err;
     EventQuery q;

@@ -2,6 +2,8 @@
 // handler file compiles without Beast and can be tested without a socket.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +53,37 @@ struct Request {
   std::string client_ip() const;
 };
 
+// A response that keeps its connection: after the head is written, the server hands the
+// connection to this object (a WebSocket or a Server-Sent Events stream) instead of reading
+// the next request. The server drives it from the connection's strand: one writer and one
+// reader, never at the same time, so implementations need no lock for what only these
+// calls touch.
+class StreamConnection {
+ public:
+  virtual ~StreamConnection() = default;
+
+  // Called once, after the head was written. `wake` (thread-safe, cheap, may be called
+  // from any thread) asks the server to call collect() soon; `abort` (thread-safe) closes
+  // the connection at once.
+  virtual void start(std::function<void()> wake, std::function<void()> abort) = 0;
+
+  // Bytes to send now. Appends views to `out`, which stay valid until the next collect()
+  // or finish(); `now` drives heartbeats. Returns false once the stream is over: the
+  // server writes what `out` holds and then closes the connection.
+  virtual bool collect(std::vector<std::string_view>& out, std::chrono::steady_clock::time_point now) = 0;
+  // How long the server may wait for a wake before calling collect() anyway (heartbeats).
+  virtual std::chrono::milliseconds idle_interval() const = 0;
+
+  // Bytes the client sent. Returns false if the connection must end (after what collect()
+  // then returns is written).
+  virtual bool on_bytes(std::string_view bytes) = 0;
+  // The client closed its side or the connection failed.
+  virtual void on_closed() = 0;
+
+  // The server started a write / finished it (for the stall watchdog).
+  virtual void on_write(bool in_progress) = 0;
+};
+
 struct Response {
   int status = 200;
   Fields headers;  // besides Content-Type and Content-Length, which the server sets
@@ -59,6 +92,9 @@ struct Response {
   // Header lines written verbatim after `headers`, each as "\r\nName: value" (static text
   // shared by every response, e.g. the security headers; no allocation per response).
   std::string_view fixed_headers;
+  // Set for a WebSocket upgrade (status 101) or an event stream (200): see StreamConnection.
+  // The head carries no Content-Length; the connection is not reused for requests.
+  std::shared_ptr<StreamConnection> stream;
 
   void set_header(std::string name, std::string value);
   const std::string* header(std::string_view name) const;  // case-insensitive

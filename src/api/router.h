@@ -36,11 +36,19 @@ struct Access {
   Kind kind = Kind::kPermission;
   auth::Permission permission = auth::Permission::system_admin;
   std::optional<RateClass> rate;  // unset: kRead for GET, kWrite otherwise
+  // Also accept a single-use ticket (?ticket=, from POST /api/v1/auth/ticket) instead of
+  // a header: for browser WebSocket and EventSource connections, which cannot send headers.
+  bool ticket = false;
 
   static Access open() { return {Kind::kPublic, auth::Permission::system_admin, std::nullopt}; }
   static Access sign_in() { return {Kind::kPublic, auth::Permission::system_admin, RateClass::kAuth}; }
   static Access authenticated() { return {Kind::kAuthenticated, auth::Permission::system_admin, std::nullopt}; }
   static Access needs(auth::Permission p) { return {Kind::kPermission, p, std::nullopt}; }
+  Access or_ticket() const {
+    Access a = *this;
+    a.ticket = true;
+    return a;
+  }
 };
 
 struct RouteInfo {

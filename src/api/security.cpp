@@ -129,6 +129,9 @@ std::optional<Response> Gatekeeper::admit(Request& req, const Access& access) {
     return std::nullopt;
   }
   std::optional<std::string> credential = request_credential(req);
+  if (!credential && access.ticket) {
+    if (auto ticket = req.query_param("ticket")) return admit_ticket(req, access, *ticket);
+  }
   if (!credential) {
     if (denied_401_ != nullptr) denied_401_->inc();
     return unauthorized(req, "authentication required: send Authorization: Bearer <access token or API key>", false);
@@ -152,6 +155,30 @@ std::optional<Response> Gatekeeper::admit(Request& req, const Access& access) {
                                                                    : *write_limiter_;
   if (auto r = limit(req, limiter, std::string(auth::principal_kind_name(who.kind)) + ":" + who.actor())) return r;
   if (access.kind == Access::Kind::kPermission && !who.can(access.permission)) {
+    if (denied_403_ != nullptr) denied_403_->inc();
+    return problem(403, "forbidden",
+                   "this requires the permission " + std::string(auth::permission_name(access.permission)), req);
+  }
+  return std::nullopt;
+}
+
+std::optional<Response> Gatekeeper::admit_ticket(Request& req, const Access& access, const std::string& ticket) {
+  // Tickets are single use: they are redeemed, never cached.
+  auto principal = ticket.size() > 256 ? Result<auth::Principal>(Status::unauthenticated("malformed ticket"))
+                                       : auth_->redeem_ticket(ticket);
+  if (!principal.ok()) {
+    if (denied_401_ != nullptr) denied_401_->inc();
+    return unauthorized(req, "the ticket is unknown, used or expired: get a new one from POST /api/v1/auth/ticket",
+                        true);
+  }
+  auto shared = std::make_shared<const auth::Principal>(std::move(*principal));
+  req.principal = shared;
+  const Access::RateClass rate = access.rate.value_or(Access::RateClass::kRead);
+  auth::RateLimiter& limiter = rate == Access::RateClass::kWrite ? *write_limiter_ : *read_limiter_;
+  if (auto r = limit(req, limiter, std::string(auth::principal_kind_name(shared->kind)) + ":" + shared->actor())) {
+    return r;
+  }
+  if (access.kind == Access::Kind::kPermission && !shared->can(access.permission)) {
     if (denied_403_ != nullptr) denied_403_->inc();
     return problem(403, "forbidden",
                    "this requires the permission " + std::string(auth::permission_name(access.permission)), req);

@@ -80,6 +80,7 @@ class Gatekeeper {
  private:
   Gatekeeper(auth::AuthService* auth, const SecurityOptions& options, const Clock* clock);
   std::optional<Response> limit(const Request& req, auth::RateLimiter& limiter, const std::string& key);
+  std::optional<Response> admit_ticket(Request& req, const Access& access, const std::string& ticket);
   bool origin_allowed(const std::string& origin) const;
 
   struct Cached {

@@ -98,7 +98,7 @@ void append_field(std::string& head, std::string_view name, std::string_view val
 }
 
 // What stop() needs of a connection, whatever its stream.
-struct SessionBase {
+struct SessionBase : std::enable_shared_from_this<SessionBase> {
   virtual ~SessionBase() = default;
   virtual beast::tcp_stream& tcp() = 0;  // the lowest layer (strand-only)
   bool idle = true;                      // waiting for the first byte of a request (strand-only)
@@ -501,14 +501,109 @@ class HttpServer::Impl {
         }
       }
       bool keep_alive = parser.keep_alive();
-      bool ok = co_await respond(s, parser.release(), keep_alive);
+      std::shared_ptr<StreamConnection> stream;
+      bool ok = co_await respond(s, parser.release(), keep_alive, stream);
+      if (ok && stream) {
+        // The connection now belongs to the stream: keep only what the client sent after
+        // its request (a WebSocket client may send frames right after the handshake).
+        std::string early = beast::buffers_to_string(buffer.data());
+        buffer = beast::flat_buffer();
+        co_await run_stream(s, std::move(stream), std::move(early));
+        co_return;
+      }
+      if (stream) stream->on_closed();
       if (!ok || !keep_alive) co_return;
     }
   }
 
+  // Per stream connection: a reader feeding the client's bytes to the stream, and this
+  // writer, which sends whatever collect() returns in one gathered write and otherwise
+  // waits for a wake (new messages, replies) or the stream's idle interval (heartbeats).
+  template <typename S>
+  asio::awaitable<void> run_stream(S& s, std::shared_ptr<StreamConnection> conn, std::string early) {
+    auto self = std::static_pointer_cast<S>(s.shared_from_this());
+    s.tcp().expires_never();  // the stream keeps its own time (heartbeats, watchdog)
+    auto executor = s.tcp().get_executor();
+    auto timer = std::make_shared<asio::steady_timer>(executor);
+    auto reader_done = std::make_shared<bool>(false);  // strand-only
+    std::weak_ptr<asio::steady_timer> weak_timer = timer;
+    std::weak_ptr<SessionBase> weak_session = self;
+    conn->start(
+        [executor, weak_timer] {
+          asio::post(executor, [weak_timer] {
+            if (auto t = weak_timer.lock()) t->cancel();
+          });
+        },
+        [executor, weak_session] {
+          asio::post(executor, [weak_session] {
+            if (auto session = weak_session.lock()) {
+              error_code ignored;
+              session->tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+              session->tcp().socket().close(ignored);
+            }
+          });
+        });
+    bool more = early.empty() || conn->on_bytes(early);
+    early = std::string();
+    if (more) asio::co_spawn(executor, stream_reader(self, conn, timer, reader_done), asio::detached);
+
+    std::vector<std::string_view> out;
+    std::vector<asio::const_buffer> buffers;
+    for (;;) {
+      out.clear();
+      more = conn->collect(out, std::chrono::steady_clock::now()) && more && !*reader_done;
+      if (!out.empty()) {
+        buffers.clear();
+        for (auto v : out) buffers.emplace_back(v.data(), v.size());
+        conn->on_write(true);
+        error_code ec;
+        co_await asio::async_write(s.stream, buffers, asio::redirect_error(asio::use_awaitable, ec));
+        conn->on_write(false);
+        if (ec) break;
+        if (more) continue;  // more may have arrived during the write
+      }
+      if (!more || !s.tcp().socket().is_open()) break;
+      timer->expires_after(conn->idle_interval());
+      error_code ec;
+      co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (!s.tcp().socket().is_open()) break;
+      more = true;
+    }
+    conn->on_closed();
+    // Plain TCP: half-close and give the client a moment to close its side (WebSocket
+    // closing handshake), then close. TLS: close at once (a close_notify exchange would
+    // race the pending read).
+    error_code ignored;
+    if constexpr (!S::kSecure) {
+      if (!*reader_done && s.tcp().socket().is_open()) {
+        s.tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+        timer->expires_after(std::chrono::seconds(1));
+        co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+      }
+    }
+    s.tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    s.tcp().socket().close(ignored);
+  }
+
+  template <typename S>
+  static asio::awaitable<void> stream_reader(std::shared_ptr<S> s, std::shared_ptr<StreamConnection> conn,
+                                             std::shared_ptr<asio::steady_timer> timer,
+                                             std::shared_ptr<bool> done) {
+    std::array<char, 512> buf;
+    for (;;) {
+      error_code ec;
+      std::size_t n =
+          co_await s->stream.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec || !conn->on_bytes(std::string_view(buf.data(), n))) break;
+    }
+    *done = true;
+    timer->cancel();
+  }
+
   // Runs the handler and writes the response. Returns false if the connection must close.
   template <typename S>
-  asio::awaitable<bool> respond(S& s, RequestMessage msg, bool& keep_alive) {
+  asio::awaitable<bool> respond(S& s, RequestMessage msg, bool& keep_alive,
+                                std::shared_ptr<StreamConnection>& stream) {
     auto started = std::chrono::steady_clock::now();
     Request req;
     std::optional<Response> rejected = to_request(msg, req);
@@ -534,6 +629,12 @@ class HttpServer::Impl {
     }
 
     if (draining_) keep_alive = false;
+    stream = std::move(res.stream);
+    if (stream && req.method == Method::kHead) {  // the head only: no stream behind it
+      stream->on_closed();
+      stream.reset();
+    }
+    if (stream) keep_alive = false;
     // The response head is written by hand into one buffer and sent with the (shared,
     // uncopied) body in a single gathered write: Beast's generic serializer costs several
     // times more per small response.
@@ -555,11 +656,13 @@ class HttpServer::Impl {
     }
     for (const auto& [name, value] : res.headers) append_field(head, name, value);
     head += res.fixed_headers;
-    if (res.status != 304 && res.status != 204) {
+    if (res.status != 304 && res.status != 204 && res.status >= 200 && !stream) {
       head += "\r\nContent-Length: ";
       head += std::to_string(body_size);
     }
-    if (!keep_alive) {
+    if (stream) {
+      // 101: the handler's Connection: Upgrade; event stream: the body ends with the connection.
+    } else if (!keep_alive) {
       head += "\r\nConnection: close";
     } else if (msg.version() == 10) {
       head += "\r\nConnection: keep-alive";

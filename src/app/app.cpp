@@ -17,6 +17,7 @@
 #include "api/api.h"
 #include "api/security.h"
 #include "api/server.h"
+#include "api/stream_hub.h"
 #include "api/tls.h"
 #include "auth/auth_service.h"
 #include "auth/signing_keys.h"
@@ -175,6 +176,7 @@ struct App::Parts {
   std::unique_ptr<api::TlsContextProvider> tls;  // null when tls.mode is disabled
   std::unique_ptr<Store> store;
   std::unique_ptr<bus::EventBus> bus;
+  std::unique_ptr<api::StreamHub> streams;  // outlives the server: stream connections detach from it
   std::unique_ptr<pipeline::Pipeline> pipeline;
   std::optional<UrlGuard> camera_urls;  // where camera sources may point; used by ingest and the API
   std::unique_ptr<ingest::CameraManager> ingest;
@@ -269,8 +271,10 @@ struct App::Parts {
   }
 
   ~Parts() {
+    if (streams) streams->stop();
     server.reset();
     api.reset();
+    streams.reset();
     stop_housekeeper();
     gate.reset();
     auth.reset();
@@ -378,6 +382,7 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   auto bus = bus::open_bus(bus_options);
   if (!bus.ok()) return bus.status();
   parts->bus = std::move(bus).value();
+  parts->streams = std::make_unique<api::StreamHub>(*parts->bus, api::StreamHubOptions{c.streams, parts->metrics.get()});
 
   auto pipeline = pipeline::Pipeline::create(pipeline_options(c, media_dir), parts->store.get(), parts->bus.get(),
                                              parts->metrics.get());
@@ -417,6 +422,7 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   deps.frames = parts->push.get();
   deps.media_dir = media_dir;
   deps.camera_urls = parts->camera_urls ? &*parts->camera_urls : nullptr;
+  deps.streams = parts->streams.get();
   parts->api = std::make_unique<api::Api>(deps);
   api::Api* api = parts->api.get();
   parts->server = std::make_unique<api::HttpServer>(
@@ -433,6 +439,7 @@ Status App::start() {
   ARGUS_RETURN_IF_ERROR(p.apply_all_cameras());
   p.camera_controller = std::thread([&p] { p.control_cameras(); });
   p.housekeeper = std::thread([&p] { p.housekeep(); });
+  ARGUS_RETURN_IF_ERROR(p.streams->start());
   ARGUS_RETURN_IF_ERROR(p.server->start());
   if (p.tls) p.tls_reloader = std::make_unique<TlsReloader>(p.tls.get());
   p.running = true;
@@ -455,6 +462,7 @@ void App::stop() {
   auto grace = std::chrono::milliseconds(p.config.server.shutdown_timeout_ms);
   log::info("shutting down: no new connections; waiting for requests in flight",
             {{"grace_ms", grace.count()}, {"connections", p.server->active_connections()}});
+  p.streams->stop();  // stream clients are told (WebSocket close 1001) and their connections end
   std::size_t forced = p.server->stop(grace);
   if (forced > 0) log::warn("closed connections still busy at the end of the grace period", {{"count", forced}});
   p.stop_housekeeper();

@@ -42,7 +42,7 @@ inline constexpr std::string_view kJobs = "jobs";
 inline constexpr std::string_view kAlerts = "alerts";
 
 struct Message {
-  std::uint64_t id = 0;  // increasing per bus, from 1
+  std::uint64_t id = 0;  // increasing per bus, from BusOptions::first_id
   std::string topic;
   std::string camera;  // "" when not about one camera
   UnixMillis time = 0;
@@ -88,6 +88,10 @@ struct BusOptions {
   std::string url = "memory://";
   const Clock* clock = &system_clock();
   metrics::Registry* metrics = nullptr;  // optional
+  // Id of the first message. 0: the clock's Unix milliseconds x 1000, so that ids keep
+  // increasing across restarts (stream clients resume with the last id they saw, and an id
+  // from an earlier run must read as older than anything this run holds).
+  std::uint64_t first_id = 0;
 };
 
 // memory:// is the in-process bus. Anything else: InvalidArgument naming what is supported.

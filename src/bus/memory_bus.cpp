@@ -63,7 +63,11 @@ class MemorySubscription final : public Subscription {
 
 class MemoryBus final : public EventBus {
  public:
-  explicit MemoryBus(const BusOptions& options) : clock_(options.clock) {
+  explicit MemoryBus(const BusOptions& options)
+      : clock_(options.clock),
+        last_id_((options.first_id != 0 ? options.first_id
+                                        : static_cast<std::uint64_t>(std::max<UnixMillis>(options.clock->now_ms(), 1)) * 1000) -
+                 1) {
     if (options.metrics != nullptr) {
       published_ = &options.metrics->counter("argus_bus_messages_published_total", "Messages published on the bus.");
       dropped_ = &options.metrics->counter("argus_bus_messages_dropped_total",

@@ -448,6 +448,33 @@ const std::vector<Key>& schema() {
        duration([](Config& c) -> std::int64_t& { return c.ingest.read_timeout_ms; }, 100, 600'000)},
       {"ingest.offline_after", "ARGUS_INGEST_OFFLINE_AFTER", "duration 100ms..1d", "60s",
        duration([](Config& c) -> std::int64_t& { return c.ingest.offline_after_ms; }, 100, 86'400'000)},
+      // WebSocket and SSE streams (api/stream_hub.h).
+      {"streams.ring_size", "ARGUS_STREAMS_RING_SIZE", "integer 0..1000000 (recent messages kept for replay)",
+       "10000", integer<std::size_t>([](Config& c) -> std::size_t& { return c.streams.ring_size; }, 0, 1'000'000)},
+      {"streams.queue", "ARGUS_STREAMS_QUEUE", "integer 1..100000 (messages waiting per subscriber)", "1024",
+       integer<std::size_t>([](Config& c) -> std::size_t& { return c.streams.queue; }, 1, 100'000)},
+      {"streams.slow_policy", "ARGUS_STREAMS_SLOW_POLICY",
+       "drop_oldest|disconnect (a subscriber whose queue is full loses its oldest messages and is told, "
+       "or is disconnected)",
+       "drop_oldest",
+       [](const std::string& raw, Config& c) -> std::string {
+         if (raw == "drop_oldest") {
+           c.streams.slow_policy = StreamSlowPolicy::kDropOldest;
+         } else if (raw == "disconnect") {
+           c.streams.slow_policy = StreamSlowPolicy::kDisconnect;
+         } else {
+           return "must be drop_oldest or disconnect";
+         }
+         return "";
+       }},
+      {"streams.max_subscribers", "ARGUS_STREAMS_MAX_SUBSCRIBERS", "integer 1..1000000", "10000",
+       integer<std::size_t>([](Config& c) -> std::size_t& { return c.streams.max_subscribers; }, 1, 1'000'000)},
+      {"streams.heartbeat", "ARGUS_STREAMS_HEARTBEAT", "duration 1s..10m", "15s",
+       duration([](Config& c) -> std::int64_t& { return c.streams.heartbeat_ms; }, 1000, 600'000)},
+      {"streams.write_timeout", "ARGUS_STREAMS_WRITE_TIMEOUT", "duration 1s..1h", "60s",
+       duration([](Config& c) -> std::int64_t& { return c.streams.write_timeout_ms; }, 1000, 3'600'000)},
+      {"streams.max_message_bytes", "ARGUS_STREAMS_MAX_MESSAGE_BYTES", "size 1k..16m", "64k",
+       size_bytes([](Config& c) -> std::size_t& { return c.streams.max_message_bytes; }, 1024, std::size_t{16} << 20)},
       // TLS for the HTTP server (api/tls.h).
       {"tls.mode", "ARGUS_TLS_MODE",
        "disabled|self_signed|provided (self_signed: a key and certificate made on first start under "

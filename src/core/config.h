@@ -128,6 +128,21 @@ struct SecurityConfig {
   std::vector<std::string> url_deny;   // same forms: always refused (wins over url_allow)
 };
 
+// What a slow stream subscriber gets when its queue is full: its oldest messages are dropped
+// (counted, and it is told), or it is disconnected.
+enum class StreamSlowPolicy { kDropOldest, kDisconnect };
+
+// WebSocket and SSE streams (api/stream_hub.h).
+struct StreamsConfig {
+  std::size_t ring_size = 10'000;       // recent messages kept for replay (Last-Event-ID, after_id)
+  std::size_t queue = 1024;             // messages waiting per subscriber
+  StreamSlowPolicy slow_policy = StreamSlowPolicy::kDropOldest;
+  std::size_t max_subscribers = 10'000;  // open stream connections
+  std::int64_t heartbeat_ms = 15'000;    // SSE comment / WebSocket ping when idle
+  std::int64_t write_timeout_ms = 60'000;  // a write stuck this long closes the connection
+  std::size_t max_message_bytes = 64 << 10;  // largest WebSocket message a client may send
+};
+
 struct Config {
   std::string data_dir = "./data";  // made absolute by load_config
   ServerConfig server;
@@ -139,6 +154,7 @@ struct Config {
   IngestSettings ingest;
   TlsConfig tls;
   SecurityConfig security;
+  StreamsConfig streams;
   std::vector<Camera> cameras;  // declared in the file; upserted at start
 };
 

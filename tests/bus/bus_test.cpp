@@ -12,6 +12,7 @@ namespace {
 std::unique_ptr<EventBus> memory_bus(metrics::Registry* registry = nullptr) {
   BusOptions o;
   o.metrics = registry;
+  o.first_id = 1;
   auto bus = open_bus(o);
   EXPECT_TRUE(bus.ok());
   return std::move(bus).value();
