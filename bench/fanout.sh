@@ -232,7 +232,7 @@ def late(v):
 print(f"fan-out: {rate} msg/s for {duration} s to N subscribers on one server "
       f"(argus: WebSocket, {io_threads} I/O thread(s); mosquitto: MQTT 3.1.1 QoS 0)")
 head = (f"{'N':>6} {'target':<10} {'subscr':>6} {'conn s':>6} {'delivered':>10} {'lost':>9} {'lost(k)':>8} "
-        f"{'disc':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'p99 all':>8} {'KiB/sub':>8} {'RSS MiB':>8} {'srv cpu':>7} {'cli cpu':>7}")
+        f"{'disc':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'p99 all':>8} {'KiB/sub':>8} {'RSS MiB':>8} {'srv cpu':>7} {'k/cpu s':>7} {'cli cpu':>7}")
 print(head)
 for n in ns:
     for t in ("mosquitto", "argus"):
@@ -244,11 +244,12 @@ for n in ns:
               f"{r['lost_connected']:>8} {r['disconnected']:>5} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['max_ms']:>8.1f} "
               f"{late(r['p99_all_ms']):>8} "
               f"{f(per):>8} {f(r['server_rss_kib_peak'] / 1024 if r['server_rss_kib_peak'] >= 0 else -1):>8} "
-              f"{r['server_cpu_s']:>7.1f} {100 * r['client_cpu_util']:>6.0f}%")
+              f"{r['server_cpu_s']:>7.1f} {r['delivered'] / max(r['server_cpu_s'], 0.01) / 1000:>7.1f} "
+              f"{100 * r['client_cpu_util']:>6.0f}%")
 print("p50/p99/max: over the messages delivered; p99 all: over every expected delivery, an undelivered message "
       "counting as infinitely late ('late': more than 1 % never arrived); lost = expected - delivered by the end of "
       "the drain wait; lost(k) = the same for subscribers the server did not disconnect; KiB/sub = server RSS growth "
-      "per idle subscriber; RSS MiB = server peak; srv cpu = server CPU s during the run; cli cpu = bench_fanout CPU "
+      "per idle subscriber; RSS MiB = server peak; srv cpu = server CPU s during the run; k/cpu s = thousands of messages delivered per server CPU second; cli cpu = bench_fanout CPU "
       "while publishing and draining, % of one core")
 
 ratios = {}
@@ -297,6 +298,8 @@ for r in runs:
         notes.append(f"{tag}: only {r['subscribed']} of {r['subscribers']} subscribed ({r['first_error']})")
     if r["publish_errors"]:
         notes.append(f"{tag}: {r['publish_errors']} publishes failed ({r['first_error']})")
+    if r.get("server_dropped"):
+        notes.append(f"{tag}: the server reported {r['server_dropped']} messages dropped for slow readers")
     if r["first_disconnect"]:
         notes.append(f"{tag}: first disconnect: {r['first_disconnect']}")
     if r["server_rss_aborted"]:

@@ -207,7 +207,7 @@ struct Options {
   double idle = 3;
   double drain = 5;
   int batch = 64;
-  int pipeline = 4;
+  int pipeline = 256;
   int server_pid = 0;
   long max_server_rss_mib = 4096;
   double connect_timeout = 300;
@@ -317,6 +317,7 @@ class Bench {
   std::uint64_t delivered_ = 0;
   std::uint64_t duplicates_ = 0;
   std::uint64_t other_messages_ = 0;
+  std::uint64_t server_dropped_ = 0;  // sum of the server's "dropped" notices
   std::uint64_t pongs_sent_ = 0;
 
   // Figures.
@@ -853,6 +854,9 @@ void Bench::on_message(std::size_t i, const char* p, std::size_t n, std::int64_t
   if (at == nullptr || !find_number(static_cast<const char*>(at), end, "\"seq\":", seq) ||
       !find_number(static_cast<const char*>(at), end, "\"t_ns\":", sent)) {
     ++other_messages_;
+    // argus tells a slow reader how many messages it dropped: {"data":{"dropped":N,...}}.
+    std::uint64_t dropped = 0;
+    if (at == nullptr && find_number(p, end, "\"dropped\":", dropped)) server_dropped_ += dropped;
     return;
   }
   if (seq >= total_ || c.seen.empty()) {
@@ -1163,7 +1167,7 @@ void Bench::report() {
       "\"rate\":%d,\"duration\":%g,\"published\":%llu,\"accepted\":%llu,\"publish_errors\":%llu,"
       "\"publish_rate\":%.2f,\"max_publish_lag_ms\":%.3f,"
       "\"delivered\":%llu,\"expected\":%llu,\"lost\":%llu,\"lost_connected\":%llu,\"duplicates\":%llu,"
-      "\"disconnected\":%d,\"other_messages\":%llu,\"pongs_sent\":%llu,"
+      "\"disconnected\":%d,\"server_dropped\":%llu,\"other_messages\":%llu,\"pongs_sent\":%llu,"
       "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,"
       "\"p50_all_ms\":%.3f,\"p99_all_ms\":%.3f,\"publisher_backlog_max_bytes\":%zu,"
       "\"client_cpu_s\":%.3f,\"client_cpu_publish_s\":%.3f,\"client_cpu_util\":%.3f,"
@@ -1175,11 +1179,11 @@ void Bench::report() {
       static_cast<unsigned long long>(publish_errors_), publish_rate, static_cast<double>(max_publish_lag_ns_) / 1e6,
       static_cast<unsigned long long>(delivered_), static_cast<unsigned long long>(expected),
       static_cast<unsigned long long>(lost), static_cast<unsigned long long>(lost_connected),
-      static_cast<unsigned long long>(duplicates_), disconnected_, static_cast<unsigned long long>(other_messages_),
-      static_cast<unsigned long long>(pongs_sent_), hist_.quantile_ms(0.5), hist_.quantile_ms(0.9),
-      hist_.quantile_ms(0.99), hist_.quantile_ms(0.999), hist_.max_ms(), hist_.quantile_ms(0.5, expected),
-      hist_.quantile_ms(0.99, expected), publisher_backlog_max_, cpu_total_, cpu_publish_,
-      wall_publish_ > 0 ? cpu_publish_ / wall_publish_ : 0, rss_before_, rss_idle_, rss_end_, rss_peak_,
+      static_cast<unsigned long long>(duplicates_), disconnected_, static_cast<unsigned long long>(server_dropped_),
+      static_cast<unsigned long long>(other_messages_), static_cast<unsigned long long>(pongs_sent_),
+      hist_.quantile_ms(0.5), hist_.quantile_ms(0.9), hist_.quantile_ms(0.99), hist_.quantile_ms(0.999), hist_.max_ms(),
+      hist_.quantile_ms(0.5, expected), hist_.quantile_ms(0.99, expected), publisher_backlog_max_, cpu_total_,
+      cpu_publish_, wall_publish_ > 0 ? cpu_publish_ / wall_publish_ : 0, rss_before_, rss_idle_, rss_end_, rss_peak_,
       rss_abort_ ? "true" : "false", kib_per_sub, json_escape(first_error_).c_str(),
       json_escape(first_disconnect_).c_str());
   std::fflush(stdout);
