@@ -5,6 +5,7 @@
 #   bash bench/run.sh http       # HTTP: GET /api/v1/cameras vs nginx and FastAPI
 #   bash bench/run.sh analyze    # argus analyze vtest.avi vs real time and a plain OpenCV loop
 #   bash bench/run.sh memory     # RSS of argus serve replaying the demo camera for 30 minutes
+#   bash bench/run.sh fanout     # 1k/5k/10k WebSocket subscribers vs MQTT subscribers on Mosquitto
 #   bash bench/run.sh list       # names of the benchmarks
 #   DURATION=30 REPEAT=3 bash bench/run.sh http
 #
@@ -21,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BENCHMARKS=(http analyze memory)
+BENCHMARKS=(http analyze memory fanout)
 PYTHON=/usr/bin/python3
 BUILD_DIR=${BUILD_DIR:-build-release}
 export BUILD_DIR
@@ -59,6 +60,10 @@ bench_analyze() {
 
 bench_memory() {
   run_child "$PYTHON" bench/memory.py
+}
+
+bench_fanout() {
+  run_child bash bench/fanout.sh
 }
 
 usage() {

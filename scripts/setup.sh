@@ -20,7 +20,7 @@ PACKAGES=(
   libopencv-dev libturbojpeg0-dev opencv-doc opencv-data ffmpeg
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 curl wrk nginx-light python3-fastapi python3-uvicorn
+  python3 curl wrk nginx-light python3-fastapi python3-uvicorn mosquitto mosquitto-clients
   # tests generate small ONNX models themselves
   python3-onnx python3-numpy
   # a real RTSP server for the RTSP camera tests (GStreamer's gst-rtsp-server from Python)
