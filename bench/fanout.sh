@@ -306,6 +306,9 @@ for r in runs:
         notes.append(f"{tag}: stopped early: {r['first_error']}")
     if r["rate"] and r["publish_rate"] and r["publish_rate"] < 0.95 * r["rate"]:
         notes.append(f"{tag}: published only {r['publish_rate']:.1f} msg/s")
+    if r["first_error"] and not r["server_rss_aborted"] and r["subscribed"] == r["subscribers"] \
+            and not r["publish_errors"]:
+        notes.append(f"{tag}: {r['first_error']}")
     if r["tool_status"]:
         notes.append(f"{tag}: bench_fanout exited with status {r['tool_status']}")
 print("anomalies: " + ("none" if not notes else ""))
