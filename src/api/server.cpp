@@ -560,6 +560,10 @@ class HttpServer::Impl {
         co_await asio::async_write(s.stream, buffers, asio::redirect_error(asio::use_awaitable, ec));
         conn->on_write(false);
         if (ec) break;
+        // A burst for a slow client can leave large vectors behind: with thousands of idle
+        // connections, keep them small once the burst is written.
+        if (out.capacity() > 256) std::vector<std::string_view>().swap(out);
+        if (buffers.capacity() > 256) std::vector<asio::const_buffer>().swap(buffers);
         if (more) continue;  // more may have arrived during the write
       }
       if (!more || !s.tcp().socket().is_open()) break;

@@ -44,6 +44,7 @@ StreamSubscriber::StreamSubscriber(StreamFilter filter, std::size_t capacity, St
 
 void StreamSubscriber::take(Batch& out) {
   out.entries.clear();
+  if (out.entries.capacity() > 256) std::vector<StreamEntryPtr>().swap(out.entries);  // after a burst
   std::lock_guard lock(mu_);
   out.entries.reserve(queue_.size());
   for (auto& e : queue_) out.entries.push_back(std::move(e));

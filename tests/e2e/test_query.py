@@ -109,6 +109,22 @@ def seed(data_dir):
     os.symlink(os.path.join(media, "snapshots/yard/2026-01-31/e4.jpg"), os.path.join(media, "snapshots/front/link.jpg"))
 
 
+def seeded_dir(viewer_password, viewer_role="viewer"):
+    """A data directory with five cameras, a user `frontonly` scoped to camera front, and the
+    seeded events, counts and media (the server must be stopped while the database is seeded)."""
+    d = tempfile.mkdtemp(prefix="argus-query-")
+    first = Server(data_dir=d).start()
+    for cid in ("front", "yard", "lot", "bulk", "back"):
+        status, _, doc = first.json("POST", "/api/v1/cameras", camera(cid, enabled=False))
+        assert status == 201, doc
+    status, _, doc = first.json("POST", "/api/v1/users", {"username": "frontonly", "password": viewer_password,
+                                                          "role": viewer_role, "cameras": ["front"]})
+    assert status == 201, doc
+    assert first.stop() == 0
+    seed(d)
+    return d
+
+
 def expected_series(cam, size, scope=None, start=None, end=None):
     """The series computed here from the seeded minute rows: {(time, scope, name, label): (in, out, seen, peak)}."""
     out = {}
@@ -127,16 +143,7 @@ def expected_series(cam, size, scope=None, start=None, end=None):
 class QueryApi(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="argus-query-")
-        first = Server(data_dir=cls.dir).start()
-        for cid in ("front", "yard", "lot", "bulk", "back"):
-            status, _, doc = first.json("POST", "/api/v1/cameras", camera(cid, enabled=False))
-            assert status == 201, doc
-        status, _, doc = first.json("POST", "/api/v1/users", {"username": "frontonly", "password": VIEWER_PW,
-                                                              "role": "viewer", "cameras": ["front"]})
-        assert status == 201, doc
-        assert first.stop() == 0
-        seed(cls.dir)
+        cls.dir = seeded_dir(VIEWER_PW)
         # The seeded data is from January 2026: keep it from the retention job run at start.
         cls.server = Server(data_dir=cls.dir, env={"ARGUS_JOBS_RETENTION_DAYS": "0"}).start()
         cls.viewer = cls.server.json("POST", "/api/v1/auth/login", {"username": "frontonly", "password": VIEWER_PW},

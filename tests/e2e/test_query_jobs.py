@@ -7,35 +7,20 @@ import csv
 import io
 import os
 import shutil
-import tempfile
 import time
 import unittest
 
-from harness import Server, camera
+from harness import Server
 from test_jobs import FINAL, submit, wait_state
-from test_query import DAY0, EVENTS, seed
+from test_query import DAY0, EVENTS, seeded_dir
 
 VIEWER_PW = "scoped-viewer-pw-2"
-
-
-def seeded_dir():
-    d = tempfile.mkdtemp(prefix="argus-qjobs-")
-    first = Server(data_dir=d).start()
-    for cid in ("front", "yard", "lot", "bulk", "back"):
-        status, _, doc = first.json("POST", "/api/v1/cameras", camera(cid, enabled=False))
-        assert status == 201, doc
-    status, _, doc = first.json("POST", "/api/v1/users", {"username": "frontonly", "password": VIEWER_PW,
-                                                          "role": "operator", "cameras": ["front"]})
-    assert status == 201, doc
-    assert first.stop() == 0
-    seed(d)
-    return d
 
 
 class MaintenanceJobs(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.dir = seeded_dir()
+        cls.dir = seeded_dir(VIEWER_PW, viewer_role="operator")
         cls.server = Server(data_dir=cls.dir, env={"ARGUS_JOBS_RETENTION_DAYS": "0"}).start()
 
     @classmethod
@@ -102,7 +87,7 @@ class MaintenanceJobs(unittest.TestCase):
 
 class RetentionJob(unittest.TestCase):
     def test_retention_deletes_old_analytics_and_their_files(self):
-        d = seeded_dir()
+        d = seeded_dir(VIEWER_PW)
         self.addCleanup(shutil.rmtree, d, True)
         snapshot = os.path.join(d, "media", "snapshots/front/2026-01-31/e1.jpg")
         self.assertTrue(os.path.exists(snapshot))

@@ -14,6 +14,25 @@ import time
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
+def open_stream(port, request_lines, timeout):
+    """Sends a GET head and reads the response head: (socket, status, headers, bytes after the head)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock.sendall(("\r\n".join(request_lines) + "\r\n\r\n").encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ConnectionError("closed before the response head")
+        buf += chunk
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return sock, int(lines[0].split()[1]), headers, rest
+
+
 class WsClosed(Exception):
     def __init__(self, code, reason):
         super().__init__(f"closed {code} {reason}")
@@ -23,7 +42,6 @@ class WsClosed(Exception):
 
 class WebSocket:
     def __init__(self, port, path="/api/v1/stream", token=None, headers=None, timeout=10):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         key = base64.b64encode(os.urandom(16)).decode()
         fields = {"Host": f"127.0.0.1:{port}", "Upgrade": "websocket", "Connection": "Upgrade",
                   "Sec-WebSocket-Key": key, "Sec-WebSocket-Version": "13"}
@@ -31,20 +49,7 @@ class WebSocket:
             fields["Authorization"] = f"Bearer {token}"
         fields.update(headers or {})
         lines = [f"GET {path} HTTP/1.1"] + [f"{k}: {v}" for k, v in fields.items()]
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-        self.buf = b""
-        while b"\r\n\r\n" not in self.buf:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise ConnectionError("closed during the handshake")
-            self.buf += chunk
-        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        self.status = int(lines[0].split()[1])
-        self.headers = {}
-        for line in lines[1:]:
-            k, _, v = line.partition(":")
-            self.headers[k.strip().lower()] = v.strip()
+        self.sock, self.status, self.headers, self.buf = open_stream(port, lines, timeout)
         if self.status == 101:
             expected = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
             if self.headers.get("sec-websocket-accept") != expected:
@@ -149,26 +154,12 @@ class EventStream:
     """A text/event-stream reader: yields (id, data) for each event, skipping comments."""
 
     def __init__(self, port, path, token=None, headers=None, timeout=10):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Accept: text/event-stream"]
         if token:
             lines.append(f"Authorization: Bearer {token}")
         for k, v in (headers or {}).items():
             lines.append(f"{k}: {v}")
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-        self.buf = b""
-        while b"\r\n\r\n" not in self.buf:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise ConnectionError("closed before the head")
-            self.buf += chunk
-        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        self.status = int(lines[0].split()[1])
-        self.headers = {}
-        for line in lines[1:]:
-            k, _, v = line.partition(":")
-            self.headers[k.strip().lower()] = v.strip()
+        self.sock, self.status, self.headers, self.buf = open_stream(port, lines, timeout)
         self.comments = 0
         self.retry = None
 
