@@ -156,11 +156,14 @@ StreamHub::StreamHub(bus::EventBus& bus, StreamHubOptions options)
     dropped_ = &metrics_->counter("argus_stream_messages_dropped_total",
                                   "Messages a slow stream subscriber lost because its queue was full.");
     auto* gauge = &metrics_->gauge("argus_stream_subscribers", "Open WebSocket and SSE stream connections.");
-    metrics_->add_collector([this, gauge] { gauge->set(static_cast<double>(subscribers())); });
+    collector_ = metrics_->add_collector([this, gauge] { gauge->set(static_cast<double>(subscribers())); });
   }
 }
 
-StreamHub::~StreamHub() { stop(); }
+StreamHub::~StreamHub() {
+  stop();
+  if (metrics_ != nullptr && collector_ != 0) metrics_->remove_collector(collector_);
+}
 
 Status StreamHub::start() {
   bus::SubscribeOptions o;

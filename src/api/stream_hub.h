@@ -178,6 +178,7 @@ class StreamHub {
   metrics::Counter* delivered_ = nullptr;
   metrics::Counter* dropped_ = nullptr;
   metrics::Registry* metrics_ = nullptr;
+  std::uint64_t collector_ = 0;  // the subscriber gauge's collector, removed on destruction
 
   std::unique_ptr<bus::Subscription> subscription_;
   std::thread thread_;

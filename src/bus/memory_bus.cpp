@@ -73,10 +73,14 @@ class MemoryBus final : public EventBus {
       dropped_ = &options.metrics->counter("argus_bus_messages_dropped_total",
                                            "Messages lost because a subscriber's queue was full.");
       auto* gauge = &options.metrics->gauge("argus_bus_subscribers", "Current bus subscribers.");
-      options.metrics->add_collector([this, gauge] { gauge->set(static_cast<double>(subscriber_count())); });
+      metrics_ = options.metrics;
+      collector_ = options.metrics->add_collector([this, gauge] { gauge->set(static_cast<double>(subscriber_count())); });
     }
   }
-  ~MemoryBus() override { close(); }
+  ~MemoryBus() override {
+    close();
+    if (metrics_ != nullptr) metrics_->remove_collector(collector_);
+  }
 
   MessagePtr publish(std::string_view topic, std::string camera, nlohmann::json data) override {
     auto m = std::make_shared<Message>();
@@ -129,6 +133,8 @@ class MemoryBus final : public EventBus {
 
  private:
   const Clock* clock_;
+  metrics::Registry* metrics_ = nullptr;
+  std::uint64_t collector_ = 0;
   metrics::Counter* published_ = nullptr;
   metrics::Counter* dropped_ = nullptr;
   mutable std::mutex mu_;

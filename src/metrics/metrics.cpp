@@ -311,10 +311,20 @@ Histogram& Registry::histogram(const std::string& name, const std::string& help,
   return *slot;
 }
 
-void Registry::add_collector(std::function<void()> collector) {
+std::uint64_t Registry::add_collector(std::function<void()> collector) {
   auto shared = std::make_shared<std::function<void()>>(std::move(collector));
   std::lock_guard lock(mu_);
-  collectors_.push_back(std::move(shared));
+  std::uint64_t id = next_collector_id_++;
+  collectors_.emplace_back(id, std::move(shared));
+  return id;
+}
+
+void Registry::remove_collector(std::uint64_t id) {
+  std::lock_guard collecting(collect_mu_);  // waits for a run in progress
+  std::lock_guard lock(mu_);
+  collectors_.erase(std::remove_if(collectors_.begin(), collectors_.end(),
+                                   [id](const auto& c) { return c.first == id; }),
+                    collectors_.end());
 }
 
 void Registry::run_collectors() const {
@@ -322,7 +332,7 @@ void Registry::run_collectors() const {
   std::vector<std::shared_ptr<std::function<void()>>> collectors;
   {
     std::lock_guard lock(mu_);
-    collectors = collectors_;
+    for (const auto& [id, c] : collectors_) collectors.push_back(c);
   }
   for (const auto& collector : collectors) {
     try {

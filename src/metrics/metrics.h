@@ -124,8 +124,11 @@ class Registry {
   // without the registry's lock held, so it may register and update metrics. Collectors
   // run one at a time, even across concurrent scrapes, so a collector may keep state of its
   // own without locking. A collector must not call expose(); an exception it throws is
-  // logged and swallowed.
-  void add_collector(std::function<void()> collector);
+  // logged and swallowed. Returns an id for remove_collector().
+  std::uint64_t add_collector(std::function<void()> collector);
+  // Removes a collector. On return it is not running and will not run again, so an object
+  // it captured may be destroyed. Must not be called from a collector.
+  void remove_collector(std::uint64_t id);
 
   // The Prometheus text exposition of every metric, families sorted by name and series
   // by label set. Runs the collectors first.
@@ -148,7 +151,8 @@ class Registry {
   mutable std::mutex collect_mu_;  // serializes collector runs; taken before mu_, never after
   mutable std::mutex mu_;
   std::map<std::string, Family> families_;                          // guarded by mu_
-  std::vector<std::shared_ptr<std::function<void()>>> collectors_;  // guarded by mu_
+  std::vector<std::pair<std::uint64_t, std::shared_ptr<std::function<void()>>>> collectors_;  // guarded by mu_
+  std::uint64_t next_collector_id_ = 1;                                                     // guarded by mu_
   // Metrics handed out for programming errors (release builds); never exposed.
   std::vector<std::unique_ptr<Counter>> detached_counters_;      // guarded by mu_
   std::vector<std::unique_ptr<Gauge>> detached_gauges_;          // guarded by mu_

@@ -39,7 +39,8 @@ DetectorPool::DetectorPool(const DetectorPoolOptions& options, metrics::Registry
                                   {{"reason", "queue_full_rejected"}});
     failed_ = &metrics->counter("argus_detector_failures_total", "Detector calls that failed.");
     auto* depth = &metrics->gauge("argus_detector_queue_depth", "Detection jobs waiting for a worker.");
-    metrics->add_collector([this, depth] { depth->set(static_cast<double>(queue_.size())); });
+    metrics_ = metrics;
+    collector_ = metrics->add_collector([this, depth] { depth->set(static_cast<double>(queue_.size())); });
   }
 }
 
@@ -58,7 +59,10 @@ Result<std::unique_ptr<DetectorPool>> DetectorPool::create(const DetectorPoolOpt
   return pool;
 }
 
-DetectorPool::~DetectorPool() { stop(); }
+DetectorPool::~DetectorPool() {
+  stop();
+  if (metrics_ != nullptr) metrics_->remove_collector(collector_);
+}
 
 PushResult DetectorPool::submit(DetectJob job) {
   DetectJob dropped;

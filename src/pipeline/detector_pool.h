@@ -62,6 +62,8 @@ class DetectorPool {
   void stop();
 
  private:
+  metrics::Registry* metrics_ = nullptr;  // with collector_: the queue-depth collector, removed on destruction
+  std::uint64_t collector_ = 0;
   DetectorPool(const DetectorPoolOptions& options, metrics::Registry* metrics);
   void run(vision::Detector* detector);
 

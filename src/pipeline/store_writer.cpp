@@ -24,12 +24,16 @@ StoreWriter::StoreWriter(Store* store, std::size_t capacity, metrics::Registry* 
                                         "Events and counts not stored because the writer queue was full.");
     failures_ = &metrics->counter("argus_store_writer_failures_total", "Failed batched writes of events or counts.");
     auto* depth = &metrics->gauge("argus_store_writer_queue_depth", "Events and counts waiting to be stored.");
-    metrics->add_collector([this, depth] { depth->set(static_cast<double>(queue_.size())); });
+    metrics_ = metrics;
+    collector_ = metrics->add_collector([this, depth] { depth->set(static_cast<double>(queue_.size())); });
   }
   thread_ = std::thread([this] { run(); });
 }
 
-StoreWriter::~StoreWriter() { stop(); }
+StoreWriter::~StoreWriter() {
+  stop();
+  if (metrics_ != nullptr) metrics_->remove_collector(collector_);
+}
 
 namespace {
 // Budgets kept at most; beyond it the oldest are forgotten (their events may store a few

@@ -52,6 +52,8 @@ class StoreWriter {
   std::size_t pending() const { return queue_.size(); }
 
  private:
+  metrics::Registry* metrics_ = nullptr;  // with collector_: the queue-depth collector, removed on destruction
+  std::uint64_t collector_ = 0;
   struct Barrier;
   using Item = std::variant<EventRecord, CountDelta, DetectionRecord, std::shared_ptr<Barrier>>;
   struct DetectionBudget {

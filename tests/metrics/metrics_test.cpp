@@ -275,6 +275,30 @@ TEST(RegistryTest, CollectorsRunAtExposition) {
   EXPECT_EQ(sample_text(text, "argus_lazy"), "2");
 }
 
+TEST(RegistryTest, RemovedCollectorNeverRunsAgainEvenDuringAScrape) {
+  Registry r;
+  std::atomic<int> calls{0};
+  std::atomic<bool> running{false};
+  std::uint64_t id = r.add_collector([&] {
+    running = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ++calls;
+    running = false;
+  });
+  r.expose();
+  EXPECT_EQ(calls.load(), 1);
+  // Removing while a scrape runs the collector waits for it to return.
+  std::thread scrape([&] { r.expose(); });
+  while (!running) std::this_thread::yield();
+  r.remove_collector(id);
+  EXPECT_FALSE(running.load());
+  EXPECT_EQ(calls.load(), 2);
+  scrape.join();
+  r.expose();
+  EXPECT_EQ(calls.load(), 2);
+  r.remove_collector(id);  // unknown ids are ignored
+}
+
 TEST(RegistryTest, ThrowingCollectorDoesNotStopOthers) {
   Registry r;
   Gauge& g = r.gauge("argus_g", "g");
