@@ -11,7 +11,7 @@
 #   RATE=100  DURATION=60          messages/s and seconds of publishing
 #   IDLE=5                         seconds all subscribers sit idle before RSS is sampled
 #   DRAIN=10                       seconds to wait after the last publish for late messages
-#   IO_THREADS=1                   argus server.io_threads (Mosquitto has one thread)
+#   IO_THREADS=2                   argus server.io_threads (the server default; Mosquitto has one thread)
 #   TARGETS="mosquitto argus"      subset/order of the targets
 #   MAX_SERVER_RSS_MIB=4096        a server growing past this stops the run (shared machine)
 #   BUILD_DIR=build-release  ARGUS_BIN=path  MOSQUITTO_BIN=path  SKIP_BUILD=1  KEEP_TMP=1
@@ -28,7 +28,7 @@ RATE=${RATE:-100}
 DURATION=${DURATION:-60}
 IDLE=${IDLE:-5}
 DRAIN=${DRAIN:-10}
-IO_THREADS=${IO_THREADS:-1}
+IO_THREADS=${IO_THREADS:-2}
 TARGETS=${TARGETS:-"mosquitto argus"}
 MAX_SERVER_RSS_MIB=${MAX_SERVER_RSS_MIB:-4096}
 RESULTS=${RESULTS:-bench/results/fanout.json}
