@@ -27,6 +27,8 @@ PACKAGES=(
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   # the OpenAPI test compares the served JSON with docs/openapi.yaml
   python3-yaml
+  # promtool checks the live /metrics exposition (tests/e2e/test_metrics.py)
+  prometheus
 )
 # Node.js and npm run the OpenAPI linter (Redocly CLI, scripts/openapi-lint.sh). Only when
 # they are not on PATH already: a machine with another Node.js distribution (NodeSource,
