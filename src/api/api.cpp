@@ -18,6 +18,7 @@ namespace argus::api {
 Api::Api(ApiDeps deps)
     : deps_(std::move(deps)), started_(std::chrono::steady_clock::now()), started_at_(deps_.clock->now_ms()) {
   add_system_routes();
+  add_stats_route();
   add_camera_routes();
   add_event_routes();
   add_media_routes();

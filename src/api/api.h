@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -80,6 +81,10 @@ struct ApiDeps {
   const UrlGuard* camera_urls = nullptr;   // optional: where camera source URLs may point (SSRF guard)
   StreamHub* streams = nullptr;            // optional: WebSocket/SSE/polling answer 503 without
   jobs::JobManager* jobs = nullptr;        // optional: the job routes answer 503 without
+  // Optional: sections of GET /api/v1/system/stats owned by parts the api does not know
+  // (notifications, MQTT): an object whose members are added to the document. Called on an
+  // I/O thread per request; must be quick and thread-safe.
+  std::function<nlohmann::json()> extra_stats;
 };
 
 class Api {
@@ -110,6 +115,9 @@ class Api {
   // GET /api/v1/events?after_id=N: the stream messages after N still in the ring.
   Response poll_stream(Request& req);
   void add_job_routes();
+  struct StatsState;
+  void add_stats_route();
+  Response system_stats(Request& req);
   Response route(Request& req);
   // Appends an audit line for `req`'s caller (outcome "ok", "denied" or "failed").
   void audit(const Request& req, const std::string& action, const std::string& target, const std::string& outcome,
@@ -129,6 +137,7 @@ class Api {
   std::chrono::steady_clock::time_point started_;
   UnixMillis started_at_;
   std::unique_ptr<CamerasCache> cache_;
+  std::shared_ptr<StatsState> stats_;  // shared_ptr: complete only in system_stats.cpp
 };
 
 }  // namespace argus::api

@@ -1,5 +1,6 @@
 #include "ingest/source.h"
 
+#include <chrono>
 #include <utility>
 
 #include "vision/jpeg.h"
@@ -49,13 +50,16 @@ Result<SourceFrame> frame_from_bytes(std::string bytes, int min_width) {
     return Status::invalid_argument("the image is " + std::to_string(bytes.size()) + " bytes, more than the limit of " +
                                     std::to_string(kMaxImageBytes));
   }
+  const auto started = std::chrono::steady_clock::now();
   auto image = vision::decode_image(bytes, min_width);
   if (!image.ok()) return image.status();
+  const double decode_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (image->empty() || image->type() != CV_8UC3) {
     return Status::invalid_argument("the image did not decode to 8-bit BGR");
   }
   SourceFrame frame;
   frame.image = std::move(image).value();
+  frame.decode_seconds = decode_seconds;
   if (vision::looks_like_jpeg(bytes)) {
     frame.jpeg = std::make_shared<const std::string>(std::move(bytes));
   }

@@ -59,6 +59,10 @@ struct SourceFrame {
   cv::Mat image;                            // BGR, CV_8UC3
   std::shared_ptr<const std::string> jpeg;  // the bytes, when the source delivered a JPEG
   std::optional<double> media_seconds;      // position in the media; default: since start
+  // Seconds the source spent decoding this frame (observed as the `decode` stage); negative
+  // when the source cannot tell decoding from waiting (live streams: FFmpeg reads and
+  // decodes in one call that blocks until the camera sends).
+  double decode_seconds = -1;
 };
 
 // What a source may rely on; fixed for the source's lifetime.

@@ -86,6 +86,9 @@ Supervisor::Supervisor(Camera camera, const IngestOptions& options, const FrameS
         &options_.metrics->counter("argus_camera_frames_in_total", "Frames read from the camera's source.", labels);
     reconnects_metric_ = &options_.metrics->counter("argus_camera_reconnects_total",
                                                     "Reconnect attempts after the camera's source failed.", labels);
+    decode_metric_ = &options_.metrics->histogram(
+        "argus_pipeline_stage_seconds", "Time per frame in each processing stage.",
+        metrics::default_seconds_buckets(), {{"stage", "decode"}});
     up_metric_ = &options_.metrics->gauge("argus_camera_up", "1 while the camera is online, 0 otherwise.", labels);
     up_metric_->set(0);
   }
@@ -236,6 +239,7 @@ void Supervisor::deliver(SourceFrame f) {
   frame->media_seconds = f.media_seconds.value_or(static_cast<double>(steady_ns(now) - run_started_ns_.load()) / 1e9);
   frame->image = std::move(f.image);
   frame->jpeg = std::move(f.jpeg);
+  if (decode_metric_ != nullptr && f.decode_seconds >= 0) decode_metric_->observe(f.decode_seconds);
   ++frames_this_run_;
   healthy_this_run_ = true;
 

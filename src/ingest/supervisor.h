@@ -16,6 +16,7 @@
 namespace argus::metrics {
 class Counter;
 class Gauge;
+class Histogram;
 }  // namespace argus::metrics
 
 namespace argus::ingest {
@@ -68,6 +69,7 @@ class Supervisor {
   const FrameSink* const sink_;
   std::atomic<std::uint64_t>* const revision_;
   metrics::Counter* frames_metric_ = nullptr;
+  metrics::Histogram* decode_metric_ = nullptr;
   metrics::Counter* reconnects_metric_ = nullptr;
   metrics::Gauge* up_metric_ = nullptr;
 

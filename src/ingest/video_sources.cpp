@@ -94,6 +94,7 @@ class FileSource final : public Source {
     bool rewound = false;
     while (!io.stop.raised()) {
       cv::Mat image;
+      const auto read_started = SteadyClock::now();
       if (!cap.read(image) || image.empty()) {
         if (in_pass == 0 && !rewound) {
           return Status::invalid_argument("video file " + path_ + " has no decodable frames (corrupt or truncated?)");
@@ -123,7 +124,9 @@ class FileSource final : public Source {
       if (now - due > std::chrono::seconds(1)) due = now;
       if (io.stop.wait_until(due)) break;
       due += period;
-      io.emit(SourceFrame{std::move(image), nullptr, media});
+      SourceFrame out{std::move(image), nullptr, media};
+      out.decode_seconds = std::chrono::duration<double>(SteadyClock::now() - read_started).count();
+      io.emit(std::move(out));
     }
     return Status::cancelled("stopped");
   }

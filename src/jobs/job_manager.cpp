@@ -360,6 +360,15 @@ void JobManager::persist(const JobRecord& job) {
   publish(*stored);
 }
 
+JobManager::Load JobManager::load() const {
+  std::lock_guard lock(mu_);
+  Load l;
+  l.queued = queue_.size();
+  for (const auto& [id, a] : active_) l.running += a->running ? 1 : 0;
+  l.workers = static_cast<int>(workers_.size());
+  return l;
+}
+
 void JobManager::refresh_gauges() {
   if (queued_metric_ == nullptr) return;
   std::size_t running = 0;

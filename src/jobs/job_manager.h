@@ -135,6 +135,13 @@ class JobManager {
   Result<Page<JobRecord>> list(const JobQuery& query);
   // True while a job of `kind` is queued or running in this process.
   bool has_active(const std::string& kind) const;
+  // Jobs queued and running in this process now.
+  struct Load {
+    std::size_t queued = 0;
+    std::size_t running = 0;
+    int workers = 0;
+  };
+  Load load() const;
 
   // Ordered shutdown (see the top). Idempotent.
   void stop();

@@ -90,53 +90,58 @@ struct ProcessCollector {
   Gauge* open_fds;
   Gauge* max_fds;
   Gauge* start_time;
-  bool start_time_known = false;  // the start time never changes once read
 
-  // Collectors run one at a time (Registry contract), so no locking here.
+  // Collectors run one at a time (Registry contract), so no locking here. A value that
+  // cannot be read keeps the previous one.
   void operator()() {
-    const long ticks_per_second = sysconf(_SC_CLK_TCK);
-    const long page_size = sysconf(_SC_PAGESIZE);
-
-    if (const std::optional<std::string> stat = read_file("/proc/self/stat")) {
-      const std::vector<std::string_view> f = stat_fields(*stat);
-      constexpr std::size_t kUtime = 14 - 3, kStime = 15 - 3, kStartTime = 22 - 3, kVsize = 23 - 3, kRss = 24 - 3;
-      if (f.size() > kRss) {
-        const auto utime = parse_integer<unsigned long long>(f[kUtime]);
-        const auto stime = parse_integer<unsigned long long>(f[kStime]);
-        if (utime && stime && ticks_per_second > 0) {
-          cpu_seconds->set_total(static_cast<double>(*utime + *stime) / static_cast<double>(ticks_per_second));
-        }
-        if (const auto vsize = parse_integer<unsigned long long>(f[kVsize])) {
-          virtual_memory->set(static_cast<double>(*vsize));
-        }
-        if (const auto rss = parse_integer<long long>(f[kRss]); rss && page_size > 0) {
-          resident->set(static_cast<double>(*rss) * static_cast<double>(page_size));
-        }
-        if (!start_time_known && ticks_per_second > 0) {
-          const auto start_ticks = parse_integer<unsigned long long>(f[kStartTime]);
-          const std::optional<long long> boot = boot_time_seconds();
-          if (start_ticks && boot) {
-            start_time->set(static_cast<double>(*boot) +
-                            static_cast<double>(*start_ticks) / static_cast<double>(ticks_per_second));
-            start_time_known = true;
-          }
-        }
-      }
-    }
-
-    if (const std::optional<long> fds = open_fd_count()) {
-      open_fds->set(static_cast<double>(*fds));
-    }
-
-    rlimit limit{};
-    if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-      max_fds->set(limit.rlim_cur == RLIM_INFINITY ? std::numeric_limits<double>::infinity()
-                                                   : static_cast<double>(limit.rlim_cur));
-    }
+    const ProcessSample p = sample_process();
+    if (p.cpu_seconds) cpu_seconds->set_total(*p.cpu_seconds);
+    if (p.virtual_bytes) virtual_memory->set(*p.virtual_bytes);
+    if (p.resident_bytes) resident->set(*p.resident_bytes);
+    if (p.start_time_seconds) start_time->set(*p.start_time_seconds);
+    if (p.open_fds) open_fds->set(*p.open_fds);
+    if (p.max_fds) max_fds->set(*p.max_fds);
   }
 };
 
 }  // namespace
+
+ProcessSample sample_process() {
+  ProcessSample p;
+  const long ticks_per_second = sysconf(_SC_CLK_TCK);
+  const long page_size = sysconf(_SC_PAGESIZE);
+
+  if (const std::optional<std::string> stat = read_file("/proc/self/stat")) {
+    const std::vector<std::string_view> f = stat_fields(*stat);
+    constexpr std::size_t kUtime = 14 - 3, kStime = 15 - 3, kStartTime = 22 - 3, kVsize = 23 - 3, kRss = 24 - 3;
+    if (f.size() > kRss) {
+      const auto utime = parse_integer<unsigned long long>(f[kUtime]);
+      const auto stime = parse_integer<unsigned long long>(f[kStime]);
+      if (utime && stime && ticks_per_second > 0) {
+        p.cpu_seconds = static_cast<double>(*utime + *stime) / static_cast<double>(ticks_per_second);
+      }
+      if (const auto vsize = parse_integer<unsigned long long>(f[kVsize])) p.virtual_bytes = static_cast<double>(*vsize);
+      if (const auto rss = parse_integer<long long>(f[kRss]); rss && page_size > 0) {
+        p.resident_bytes = static_cast<double>(*rss) * static_cast<double>(page_size);
+      }
+      if (ticks_per_second > 0) {
+        const auto start_ticks = parse_integer<unsigned long long>(f[kStartTime]);
+        const std::optional<long long> boot = boot_time_seconds();
+        if (start_ticks && boot) {
+          p.start_time_seconds =
+              static_cast<double>(*boot) + static_cast<double>(*start_ticks) / static_cast<double>(ticks_per_second);
+        }
+      }
+    }
+  }
+  if (const std::optional<long> fds = open_fd_count()) p.open_fds = static_cast<double>(*fds);
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    p.max_fds = limit.rlim_cur == RLIM_INFINITY ? std::numeric_limits<double>::infinity()
+                                                : static_cast<double>(limit.rlim_cur);
+  }
+  return p;
+}
 
 void register_process_metrics(Registry& registry) {
   ProcessCollector collector{

@@ -2,9 +2,25 @@
 // from /proc (Linux) at every scrape.
 #pragma once
 
+#include <optional>
+
 #include "metrics/metrics.h"
 
 namespace argus::metrics {
+
+// One reading of this process's figures; a member is empty when its source could not be
+// read (no /proc, a parse failure).
+struct ProcessSample {
+  std::optional<double> cpu_seconds;         // user + system
+  std::optional<double> resident_bytes;
+  std::optional<double> virtual_bytes;
+  std::optional<double> open_fds;
+  std::optional<double> max_fds;             // +inf when unlimited
+  std::optional<double> start_time_seconds;  // Unix seconds
+};
+
+// Reads /proc now. Thread-safe; a few hundred microseconds (it lists /proc/self/fd).
+ProcessSample sample_process();
 
 // Registers these metrics in `registry` and a collector that refreshes them at every
 // exposition:

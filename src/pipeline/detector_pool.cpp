@@ -85,9 +85,10 @@ void DetectorPool::run(vision::Detector* detector) {
     } catch (const std::exception& e) {
       result = Status::internal(std::string("detector threw: ") + e.what());
     }
-    if (inference_ != nullptr) {
-      inference_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    }
+    const auto took = std::chrono::steady_clock::now() - started;
+    busy_ns_.fetch_add(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()),
+                       std::memory_order_relaxed);
+    if (inference_ != nullptr) inference_->observe(std::chrono::duration<double>(took).count());
     if (!result.ok() && failed_ != nullptr) failed_->inc();
     if (job->done) job->done(std::move(result));
   }

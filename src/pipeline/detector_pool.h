@@ -9,6 +9,7 @@
 // lock the caller of submit() may hold.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -54,6 +55,10 @@ class DetectorPool {
   std::size_t queue_depth() const { return queue_.size(); }
   std::size_t capacity() const { return queue_.capacity(); }
   int workers() const { return static_cast<int>(threads_.size()); }
+  const std::string& kind() const { return options_.detector.kind; }
+  // Total seconds the pool's workers have spent inside the detector since start (the
+  // load: its growth over an interval divided by workers x interval).
+  double busy_seconds() const { return static_cast<double>(busy_ns_.load(std::memory_order_relaxed)) / 1e9; }
   OverflowPolicy overflow() const { return options_.overflow; }
   // Runs the detector synchronously on the calling thread with a private instance
   // (for /api/v1/detect). Thread-safe.
@@ -74,6 +79,7 @@ class DetectorPool {
   std::mutex adhoc_mu_;
   std::vector<std::unique_ptr<vision::Detector>> adhoc_;  // guarded by adhoc_mu_; free instances
   metrics::Histogram* inference_ = nullptr;
+  std::atomic<std::uint64_t> busy_ns_{0};  // worker time inside detect_in
   metrics::Counter* dropped_ = nullptr;
   metrics::Counter* rejected_ = nullptr;
   metrics::Counter* failed_ = nullptr;

@@ -1,5 +1,6 @@
 #include "pipeline/pipeline.h"
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -115,7 +116,17 @@ struct Pipeline::CameraState {
   metrics::Counter* skipped = nullptr;
 };
 
-Pipeline::Pipeline(const PipelineOptions& options, metrics::Registry* metrics) : options_(options), metrics_(metrics) {}
+Pipeline::Pipeline(const PipelineOptions& options, metrics::Registry* metrics) : options_(options), metrics_(metrics) {
+  if (metrics_ != nullptr) {
+    auto stage = [this](const char* name) {
+      return &metrics_->histogram("argus_pipeline_stage_seconds", "Time per frame in each processing stage.",
+                                  metrics::default_seconds_buckets(), {{"stage", name}});
+    };
+    stage_motion_ = stage("motion");
+    stage_detect_ = stage("detect");
+    stage_track_ = stage("track");
+  }
+}
 
 Result<std::unique_ptr<Pipeline>> Pipeline::create(const PipelineOptions& options, Store* store, bus::EventBus* bus,
                                                    metrics::Registry* metrics) {
@@ -193,6 +204,7 @@ void Pipeline::on_frame(const vision::FramePtr& frame) {
     std::lock_guard cam_lock(cam->mu);
     if (cam->removed) return;
     DetectPlan plan = cam->processor->plan(*frame);
+    if (stage_motion_ != nullptr && plan.motion_seconds >= 0) stage_motion_->observe(plan.motion_seconds);
     if (!plan.detect) {
       cam->stats.frames_skipped++;
       if (cam->skipped != nullptr) cam->skipped->inc();
@@ -219,7 +231,11 @@ void Pipeline::submit(const std::shared_ptr<CameraState>& cam, vision::FramePtr 
   job.frame = frame;
   job.crops = std::move(crops);
   std::weak_ptr<CameraState> weak = cam;
-  job.done = [this, weak, frame](Result<std::vector<vision::Detection>> result) {
+  const auto submitted = std::chrono::steady_clock::now();
+  job.done = [this, weak, frame, submitted](Result<std::vector<vision::Detection>> result) {
+    if (stage_detect_ != nullptr && result.ok()) {
+      stage_detect_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - submitted).count());
+    }
     if (auto c = weak.lock()) completed(c, frame, std::move(result));
   };
   if (pool_->submit(std::move(job)) == PushResult::kRejected) {
@@ -236,7 +252,11 @@ void Pipeline::completed(const std::shared_ptr<CameraState>& cam, const vision::
     cam->in_flight = false;
     if (cam->removed) return;
     if (result.ok()) {
+      const auto track_started = std::chrono::steady_clock::now();
       cam->processor->on_detections(frame, std::move(result).value());
+      if (stage_track_ != nullptr) {
+        stage_track_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - track_started).count());
+      }
       cam->stats.frames_processed++;
       if (cam->processed != nullptr) cam->processed->inc();
       UnixMillis now = options_.clock->now_ms();

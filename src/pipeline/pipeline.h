@@ -32,6 +32,7 @@ class EventBus;
 }
 namespace metrics {
 class Registry;
+class Histogram;
 }
 }  // namespace argus
 
@@ -88,6 +89,11 @@ class Pipeline {
 
   PipelineOptions options_;
   metrics::Registry* metrics_;
+  // argus_pipeline_stage_seconds{stage=motion|detect|track}; null without metrics. `detect`
+  // runs from submission to the detector pool to the result (queue wait included).
+  metrics::Histogram* stage_motion_ = nullptr;
+  metrics::Histogram* stage_detect_ = nullptr;
+  metrics::Histogram* stage_track_ = nullptr;
   std::unique_ptr<StoreWriter> writer_;
   std::unique_ptr<LiveSink> sink_;
   std::unique_ptr<DetectorPool> pool_;

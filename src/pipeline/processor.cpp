@@ -1,6 +1,7 @@
 #include "pipeline/processor.h"
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "core/ids.h"
@@ -74,7 +75,9 @@ DetectPlan CameraProcessor::plan(const vision::Frame& frame) {
   // 10% tolerance so a source at exactly the detect rate is not halved by jitter.
   if (last_detect_ >= 0 && static_cast<double>(frame.time - last_detect_) < interval * 0.9) return plan;
   if (frame.image.empty()) return plan;
+  const auto motion_started = std::chrono::steady_clock::now();
   vision::MotionResult m = motion_->process(frame.image);
+  plan.motion_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - motion_started).count();
   bool tracking = !active_.empty() || tracker_.size() > 0;
   if (options_.motion_gate && !m.motion && !tracking) return plan;
   last_detect_ = frame.time;

@@ -72,6 +72,7 @@ struct ProcessorOptions {
 // What should_detect decided for a frame.
 struct DetectPlan {
   bool detect = false;
+  double motion_seconds = -1;   // time spent in motion detection; negative when it did not run
   std::vector<cv::Rect> crops;  // regions of the frame to give the detector (none = whole frame)
 };
 

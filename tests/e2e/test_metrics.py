@@ -4,16 +4,26 @@ WebSocket subscriber receiving messages, a pushed-frame camera, and a finished j
 
 import shutil
 import subprocess
+import time
 import unittest
 
 from harness import Server, camera, wait_for
+from test_pipeline import jpeg_bytes
 from ws_client import WebSocket
+
+
+def sample(text, name, labels):
+    """The value of the sample `name{labels}` (labels as written, e.g. 'stage="decode"'); None if absent."""
+    for line in text.splitlines():
+        if line.startswith(name + "{") and labels in line:
+            return float(line.split()[-1])
+    return None
 
 
 class PrometheusExposition(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = Server().start()
+        cls.server = Server(args=("--set", "pipeline.motion_gate=false")).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -22,6 +32,11 @@ class PrometheusExposition(unittest.TestCase):
     def traffic(self):
         s = self.server
         self.assertEqual(s.json("POST", "/api/v1/cameras", camera("m1", source={"kind": "push"}))[0], 201)
+        frame = jpeg_bytes(None)
+        for _ in range(3):  # decode, motion, detect and track each see these frames
+            wait_for(lambda: s.request("POST", "/api/v1/cameras/m1/frames", body=frame,
+                                       headers={"Content-Type": "image/jpeg"})[0] == 202)
+            time.sleep(0.3)  # the camera detects at most a few frames per second
         s.request("GET", "/api/v1/cameras")
         s.request("GET", "/api/v1/cameras/nope")  # 404
         s.request("GET", "/no/such/route")         # unmatched
@@ -56,6 +71,10 @@ class PrometheusExposition(unittest.TestCase):
         self.assertIn('route="/api/v1/cameras/{id}"', text)
         self.assertNotIn("/api/v1/cameras/nope", text)
         self.assertNotIn("/no/such/route", text)
+        for stage in ("decode", "motion", "detect", "track"):
+            count = sample(text, "argus_pipeline_stage_seconds_count", f'stage="{stage}"')
+            self.assertIsNotNone(count, f"no {stage} stage histogram")
+            self.assertGreaterEqual(count, 1, f"{stage} stage never observed")
         sent = [l for l in text.splitlines() if l.startswith("argus_stream_messages_sent_total")]
         self.assertTrue(sent and float(sent[0].split()[-1]) >= 1, sent)
 

@@ -210,6 +210,7 @@ class OpenApiTest(unittest.TestCase):
                             body={"id": "Bad Id", "source": 5})
         self.check_response("GET", "/api/v1/cameras", 401, None, "application/problem+json", auth=False)
         self.check_response("GET", "/api/v1/system/info", 200, None)
+        self.check_response("GET", "/api/v1/system/stats", 200, None)
         self.check_response("GET", "/api/v1/system/routes", 200, None)
         self.check_response("GET", "/ready", 200, None, "application/health+json")
         self.check_response("GET", "/health", 200, None, "application/health+json")
