@@ -2,6 +2,8 @@
 Debian package prometheus) after real traffic: requests of several routes and statuses, a
 WebSocket subscriber receiving messages, a pushed-frame camera, and a finished job."""
 
+import os
+import re
 import shutil
 import subprocess
 import time
@@ -75,6 +77,11 @@ class PrometheusExposition(unittest.TestCase):
             count = sample(text, "argus_pipeline_stage_seconds_count", f'stage="{stage}"')
             self.assertIsNotNone(count, f"no {stage} stage histogram")
             self.assertGreaterEqual(count, 1, f"{stage} stage never observed")
+        # Every family the server exposes is documented in docs/metrics.md.
+        with open(os.path.join(os.path.dirname(__file__), "../../docs/metrics.md")) as f:
+            documented = set(re.findall(r"`(argus_[a-z_]+)`", f.read()))
+        exposed = {l.split()[2] for l in text.splitlines() if l.startswith("# TYPE ")}
+        self.assertEqual(exposed - documented, set(), "families missing from docs/metrics.md")
         sent = [l for l in text.splitlines() if l.startswith("argus_stream_messages_sent_total")]
         self.assertTrue(sent and float(sent[0].split()[-1]) >= 1, sent)
 
