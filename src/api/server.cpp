@@ -352,11 +352,11 @@ class HttpServer::Impl {
     }
   }
 
-  // Per (route, method): the duration histogram and one counter per status code, found
+  // Per (route, method): one counter and one duration histogram per status code, found
   // without a lock on the hot path once seen (each I/O thread keeps its own index).
   struct RouteMetrics {
-    metrics::Histogram* duration = nullptr;
     std::array<std::atomic<metrics::Counter*>, 600> by_status{};
+    std::array<std::atomic<metrics::Histogram*>, 600> duration_by_status{};
   };
 
   RouteMetrics& route_metrics(const std::string& route, Method method) {
@@ -373,28 +373,33 @@ class HttpServer::Impl {
     if (auto it = local.find(route); it != local.end()) return *it->second;
     std::lock_guard lock(metric_mu_);
     auto& slot = route_metrics_[std::string(method_name(method)) + " " + route];
-    if (!slot) {
-      slot = std::make_unique<RouteMetrics>();
-      slot->duration = &metrics_->histogram("argus_http_request_duration_seconds", "Time to produce a response.",
-                                            metrics::default_seconds_buckets(),
-                                            {{"method", std::string(method_name(method))}, {"route", route}});
-    }
+    if (!slot) slot = std::make_unique<RouteMetrics>();
     local.emplace(route, slot.get());
     return *slot;
   }
 
   void count_request(const std::string& route, Method method, int status, double seconds) {
     RouteMetrics& rm = route_metrics(route, method);
-    if (seconds >= 0) rm.duration->observe(seconds);
-    int code = status >= 100 && status < 600 ? status : 0;
-    metrics::Counter* c = rm.by_status[static_cast<std::size_t>(code)].load(std::memory_order_acquire);
+    const auto code = static_cast<std::size_t>(status >= 100 && status < 600 ? status : 0);
+    auto labels = [&] {  // built only the first time a series is seen
+      return metrics::Labels{
+          {"method", std::string(method_name(method))}, {"route", route}, {"status", std::to_string(status)}};
+    };
+    metrics::Counter* c = rm.by_status[code].load(std::memory_order_acquire);
     if (c == nullptr) {
-      c = &metrics_->counter(
-          "argus_http_requests_total", "HTTP requests handled.",
-          {{"method", std::string(method_name(method))}, {"route", route}, {"status", std::to_string(status)}});
-      rm.by_status[static_cast<std::size_t>(code)].store(c, std::memory_order_release);
+      // The registry returns the same series for the same labels, so a race here is harmless.
+      c = &metrics_->counter("argus_http_requests_total", "HTTP requests handled.", labels());
+      rm.by_status[code].store(c, std::memory_order_release);
     }
     c->inc();
+    if (seconds < 0) return;
+    metrics::Histogram* h = rm.duration_by_status[code].load(std::memory_order_acquire);
+    if (h == nullptr) {
+      h = &metrics_->histogram("argus_http_request_duration_seconds", "Time to produce a response.",
+                               metrics::default_seconds_buckets(), labels());
+      rm.duration_by_status[code].store(h, std::memory_order_release);
+    }
+    h->observe(seconds);
   }
 
   template <typename S>

@@ -69,6 +69,9 @@ class PrometheusExposition(unittest.TestCase):
                        "argus_stream_subscribers", "argus_stream_messages_sent_total", "argus_jobs_finished_total",
                        "argus_process_resident_memory_bytes", "argus_store_commit_duration_seconds_bucket"):
             self.assertIn(family, text)
+        # Requests and their durations carry route template, method and status.
+        self.assertIsNotNone(sample(text, "argus_http_request_duration_seconds_count",
+                                    'method="GET",route="/api/v1/cameras/{id}",status="404"'))
         # Route templates, not raw paths, label the requests.
         self.assertIn('route="/api/v1/cameras/{id}"', text)
         self.assertNotIn("/api/v1/cameras/nope", text)
