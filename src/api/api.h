@@ -36,6 +36,9 @@ class SigningKeys;
 namespace jobs {
 class JobManager;
 }
+namespace alerts {
+class Engine;
+}
 }  // namespace argus
 
 namespace argus::api {
@@ -80,6 +83,7 @@ struct ApiDeps {
   const UrlGuard* camera_urls = nullptr;   // optional: where camera source URLs may point (SSRF guard)
   StreamHub* streams = nullptr;            // optional: WebSocket/SSE/polling answer 503 without
   jobs::JobManager* jobs = nullptr;        // optional: the job routes answer 503 without
+  alerts::Engine* alert_engine = nullptr;  // optional: told to reload when rules change
 };
 
 class Api {
@@ -110,6 +114,7 @@ class Api {
   // GET /api/v1/events?after_id=N: the stream messages after N still in the ring.
   Response poll_stream(Request& req);
   void add_job_routes();
+  void add_alert_routes();
   Response route(Request& req);
   // Appends an audit line for `req`'s caller (outcome "ok", "denied" or "failed").
   void audit(const Request& req, const std::string& action, const std::string& target, const std::string& outcome,
