@@ -99,10 +99,10 @@ class EngineTest : public ::testing::Test {
   }
 
   double metric(const std::string& text) {
-    std::string all = metrics_.expose();
-    auto at = all.find(text + " ");
+    std::string all = "\n" + metrics_.expose();
+    auto at = all.find("\n" + text + " ");  // a sample line, not # HELP or # TYPE
     if (at == std::string::npos) return -1;
-    return std::stod(all.substr(at + text.size() + 1));
+    return std::stod(all.substr(at + text.size() + 2));
   }
 
   testing::TempDir dir_;
