@@ -38,10 +38,10 @@ std::string join(const std::vector<std::string>& items) {
 struct LiveObject {
   std::string camera;
   std::string label;
-  UnixMillis first_seen = 0;                   // engine clock
-  std::map<std::string, UnixMillis> zones;     // zone -> when it was first seen in it
-  std::map<std::string, UnixMillis> lines;     // line -> when it first crossed it
-  std::size_t crossings_seen = 0;              // entries of the event's crossings handled
+  UnixMillis first_seen = 0;                // engine clock
+  std::map<std::string, UnixMillis> zones;  // zone -> when it was first seen in it
+  std::map<std::string, UnixMillis> lines;  // line -> when it first crossed it
+  std::size_t crossings_seen = 0;           // entries of the event's crossings handled
 };
 
 // Where a rule's condition holds now, for one subject (an event or a camera).
@@ -61,8 +61,8 @@ struct Subject {
 
 struct RuleState {
   Rule rule;
-  std::map<std::string, Subject> subjects;                // by event id or camera
-  std::map<std::string, UnixMillis> last_fired;           // by camera (cooldown)
+  std::map<std::string, Subject> subjects;                  // by event id or camera
+  std::map<std::string, UnixMillis> last_fired;             // by camera (cooldown)
   std::map<std::string, std::deque<UnixMillis>> crossings;  // by camera, engine clock
 };
 
@@ -103,8 +103,8 @@ struct Engine::Impl {
 
   // Evaluation state: owned by the evaluation thread (or poll()'s caller).
   std::vector<RuleState> rules;
-  std::map<std::string, LiveObject> objects;         // by event id
-  std::map<std::string, UnixMillis> offline_since;   // by camera
+  std::map<std::string, LiveObject> objects;        // by event id
+  std::map<std::string, UnixMillis> offline_since;  // by camera
 
   UnixMillis now() const { return options.clock->now_ms(); }
 

@@ -25,7 +25,9 @@ std::size_t utf8_chars(const std::string& s) {
   return n;
 }
 
-std::string ptr(std::string_view base, std::string_view key) { return std::string(base) + "/" + json_pointer_escape(key); }
+std::string ptr(std::string_view base, std::string_view key) {
+  return std::string(base) + "/" + json_pointer_escape(key);
+}
 
 // A non-empty string of at most kMaxStringChars characters.
 bool get_name(const json& v, const std::string& pointer, std::string& out, FieldErrors& errors) {
@@ -43,8 +45,9 @@ bool get_name(const json& v, const std::string& pointer, std::string& out, Field
 
 void get_int(const json& v, const std::string& pointer, std::int64_t min, std::int64_t max, std::int64_t& out,
              FieldErrors& errors) {
-  bool ok = v.is_number_integer() && (v.is_number_unsigned() ? v.get<std::uint64_t>() <= static_cast<std::uint64_t>(max)
-                                                             : v.get<std::int64_t>() >= min && v.get<std::int64_t>() <= max);
+  bool ok =
+      v.is_number_integer() && (v.is_number_unsigned() ? v.get<std::uint64_t>() <= static_cast<std::uint64_t>(max)
+                                                       : v.get<std::int64_t>() >= min && v.get<std::int64_t>() <= max);
   if (ok && v.get<std::int64_t>() < min) ok = false;
   if (!ok) {
     errors.push_back({pointer, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max)});
@@ -108,9 +111,8 @@ Schedule parse_schedule(const json& v, FieldErrors& errors) {
       }
       std::set<int> days;
       for (std::size_t i = 0; i < value.size(); ++i) {
-        auto it = value[i].is_string()
-                      ? std::find(kDayNames.begin(), kDayNames.end(), value[i].get<std::string>())
-                      : kDayNames.end();
+        auto it = value[i].is_string() ? std::find(kDayNames.begin(), kDayNames.end(), value[i].get<std::string>())
+                                       : kDayNames.end();
         if (it == kDayNames.end()) {
           errors.push_back({p + "/" + std::to_string(i), "must be one of mon, tue, wed, thu, fri, sat, sun"});
         } else {
@@ -198,7 +200,8 @@ Condition parse_condition(const json& v, FieldErrors& errors) {
     }
   }
   auto required = [&](std::string_view field) {
-    if (!v.contains(field)) errors.push_back({ptr("/condition", field), "is required for a " + std::string(def->name) + " condition"});
+    if (!v.contains(field))
+      errors.push_back({ptr("/condition", field), "is required for a " + std::string(def->name) + " condition"});
   };
   if (c.type == ConditionType::kOccupancy) required("min");
   if (c.type == ConditionType::kCrossings) {
@@ -341,8 +344,9 @@ Rule parse_rule(const json& doc, FieldErrors& errors) {
     } else if (key == "id" || key == "created_at" || key == "updated_at") {
       errors.push_back({p, "is set by the server"});
     } else {
-      errors.push_back({p, "is not a rule field (name, enabled, cameras, labels, zone, line, condition, schedule, "
-                           "severity, cooldown_seconds, channels)"});
+      errors.push_back({p,
+                        "is not a rule field (name, enabled, cameras, labels, zone, line, condition, schedule, "
+                        "severity, cooldown_seconds, channels)"});
     }
   }
   if (!doc.contains("name")) errors.push_back({"/name", "is required"});

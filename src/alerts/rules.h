@@ -70,8 +70,8 @@ struct Rule {
   std::string zone;                  // "" = none
   std::string line;                  // "" = none
   Condition condition;
-  std::optional<Schedule> schedule;  // nullopt = always
-  std::string severity = "warning";  // info, warning, critical
+  std::optional<Schedule> schedule;   // nullopt = always
+  std::string severity = "warning";   // info, warning, critical
   std::int64_t cooldown_seconds = 0;  // after a firing, no new alert for the same camera
   std::vector<std::string> channels;  // notification channel ids
   UnixMillis created_at = 0;

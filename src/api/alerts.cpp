@@ -160,10 +160,10 @@ void Api::add_alert_routes() {
     rule.updated_at = saved->updated_at;
     reload();
     audit(req, "alert_rule.update", rule.id, "ok", {{"fields", [&] {
-                                                      json keys = json::array();
-                                                      for (const auto& [k, _] : body.items()) keys.push_back(k);
-                                                      return keys;
-                                                    }()}});
+                                                       json keys = json::array();
+                                                       for (const auto& [k, _] : body.items()) keys.push_back(k);
+                                                       return keys;
+                                                     }()}});
     return Response::json(200, alerts::rule_to_json(rule));
   });
 
@@ -198,7 +198,8 @@ void Api::add_alert_routes() {
     q.limit = paging.limit;
     q.after = paging.after;
     if (auto v = req.query_param("state")) {
-      if (*v != "firing" && *v != "resolved") return problem(400, "bad-request", "state must be firing or resolved", req);
+      if (*v != "firing" && *v != "resolved")
+        return problem(400, "bad-request", "state must be firing or resolved", req);
       q.state = *v;
     }
     if (auto v = req.query_param("severity")) {
@@ -249,7 +250,8 @@ void Api::add_alert_routes() {
     json view = alerts::alert_to_json(*acked);
     if (!already) {
       audit(req, "alert.ack", acked->id, "ok", {{"rule", acked->rule_id}, {"camera", acked->camera_id}});
-      if (deps_.bus != nullptr) deps_.bus->publish(bus::kAlerts, acked->camera_id, {{"type", "acknowledged"}, {"alert", view}});
+      if (deps_.bus != nullptr)
+        deps_.bus->publish(bus::kAlerts, acked->camera_id, {{"type", "acknowledged"}, {"alert", view}});
     }
     return Response::json(200, view);
   });

@@ -14,8 +14,8 @@ namespace argus {
 // One alert rule. The store keeps the rule's definition as an opaque JSON object (`spec`);
 // alerts/rules.h parses and validates it.
 struct AlertRuleRecord {
-  std::string id;            // unique, URL-safe
-  std::string spec;          // a JSON object
+  std::string id;             // unique, URL-safe
+  std::string spec;           // a JSON object
   UnixMillis created_at = 0;  // set by the store on create
   UnixMillis updated_at = 0;  // set by the store on every write
   bool operator==(const AlertRuleRecord&) const = default;
@@ -43,10 +43,10 @@ struct AlertRecord {
 };
 
 struct AlertQuery {
-  std::string state;     // "" = all
-  std::string severity;  // "" = all
-  std::string rule_id;   // "" = all
-  std::string camera;    // "" = all
+  std::string state;                                // "" = all
+  std::string severity;                             // "" = all
+  std::string rule_id;                              // "" = all
+  std::string camera;                               // "" = all
   std::optional<std::vector<std::string>> cameras;  // only these cameras (nullopt = all; empty = none)
   std::optional<bool> acknowledged;
   UnixMillis from = 0;  // started_at >= from (0 = unbounded)

@@ -255,7 +255,8 @@ Result<Page<AlertRecord>> SqliteStore::list_alerts(const AlertQuery& query) {
       if (!query.rule_id.empty()) q.where("rule_id = ?", {query.rule_id});
       if (!query.camera.empty()) q.where("camera_id = ?", {query.camera});
       if (query.cameras) q.where_in("camera_id", *query.cameras);
-      if (query.acknowledged) q.where(*query.acknowledged ? "acknowledged_at IS NOT NULL" : "acknowledged_at IS NULL", {});
+      if (query.acknowledged)
+        q.where(*query.acknowledged ? "acknowledged_at IS NOT NULL" : "acknowledged_at IS NULL", {});
       if (query.from != 0) q.where("started_at >= ?", {query.from});
       if (query.to != 0) q.where("started_at < ?", {query.to});
       if (!query.after.empty()) {

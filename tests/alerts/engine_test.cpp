@@ -79,8 +79,13 @@ class EngineTest : public ::testing::Test {
 
   void event(const std::string& type, const std::string& id, const std::string& camera, const std::string& label,
              std::vector<std::string> zones = {}, json crossings = json::array()) {
-    json ev{{"id", id},          {"camera", camera}, {"label", label},         {"zones", zones},
-            {"crossings", crossings}, {"active", type != "end"}, {"start_time", format_rfc3339(clock_.now_ms())}};
+    json ev{{"id", id},
+            {"camera", camera},
+            {"label", label},
+            {"zones", zones},
+            {"crossings", crossings},
+            {"active", type != "end"},
+            {"start_time", format_rfc3339(clock_.now_ms())}};
     bus_->publish(bus::kEvents, camera, {{"type", type}, {"event", ev}});
   }
 

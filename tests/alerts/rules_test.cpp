@@ -122,8 +122,8 @@ TEST(RulesTest, ReportsEveryProblemWithItsPointer) {
 
 TEST(RulesTest, ValidatesSchedules) {
   json doc = valid();
-  doc["schedule"] = {{"days", {"fri", "caturday"}}, {"start", "24:00"}, {"end", "6:00"}, {"timezone", "Mars/Olympus"},
-                     {"every", 2}};
+  doc["schedule"] = {
+      {"days", {"fri", "caturday"}}, {"start", "24:00"}, {"end", "6:00"}, {"timezone", "Mars/Olympus"}, {"every", 2}};
   EXPECT_EQ(pointers(doc), (std::vector<std::string>{"/schedule/days/1", "/schedule/end", "/schedule/every",
                                                      "/schedule/start", "/schedule/timezone"}));
   doc["schedule"] = {{"days", json::array()}};
@@ -163,8 +163,8 @@ TEST(RulesTest, WrappingScheduleInAnotherTimeZone) {
   EXPECT_FALSE(saturday.active(1795924800000 + 86'400'000));  // Monday
   // A plain window.
   Schedule day{{5}, 9 * 60, 17 * 60, "UTC"};
-  EXPECT_TRUE(day.active(1795867200000));                 // Sat 12:00Z
-  EXPECT_FALSE(day.active(1795849200000));                // Sat 07:00Z
+  EXPECT_TRUE(day.active(1795867200000));   // Sat 12:00Z
+  EXPECT_FALSE(day.active(1795849200000));  // Sat 07:00Z
 }
 
 TEST(RulesTest, AlertDocument) {

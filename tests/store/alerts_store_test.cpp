@@ -19,7 +19,8 @@ class StepClock final : public Clock {
   std::atomic<UnixMillis> now_{1'700'000'000'000};
 };
 
-AlertRecord alert(const std::string& id, const std::string& camera, UnixMillis started, const std::string& state = "firing") {
+AlertRecord alert(const std::string& id, const std::string& camera, UnixMillis started,
+                  const std::string& state = "firing") {
   AlertRecord a;
   a.id = id;
   a.rule_id = "r1";
