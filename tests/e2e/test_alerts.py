@@ -2,12 +2,15 @@
 scopes), alerts fired by real events from a push camera and by a camera that cannot
 connect, acknowledged, resolved, and carried on the `alerts` topic of the SSE stream."""
 
+import os
 import shutil
+import sqlite3
 import tempfile
 import time
 import unittest
 
 from harness import Server, camera, wait_for
+from test_jobs import FINAL, wait_state
 from test_openapi import schema_errors
 from test_pipeline import jpeg_bytes, make_models
 from ws_client import EventStream
@@ -236,6 +239,37 @@ class Alerts(unittest.TestCase):
             s.json("GET", f"/api/v1/alerts/{by_camera['off-a']['id']}")[2]), timeout=30)
         self.assertIsNotNone(resolved["resolved_at"])
         self.assertEqual(s.json("GET", f"/api/v1/alerts/{by_camera['off-b']['id']}")[2]["state"], "firing")
+
+
+class AlertsAcrossRestarts(unittest.TestCase):
+    def test_leftovers_resolve_at_start_and_retention_deletes_old_resolved_alerts(self):
+        d = tempfile.mkdtemp(prefix="argus-e2e-")
+        self.addCleanup(shutil.rmtree, d, True)
+        first = Server(data_dir=d).start()
+        first.stop()
+        jan = 1769904000000  # 2026-02-01T00:00:00Z, older than 30 days
+        now_ms = int(time.time() * 1000)
+        db = sqlite3.connect(os.path.join(d, "argus.db"))
+        rows = [("old-resolved", "resolved", jan, jan + 1000), ("recent-resolved", "resolved", now_ms - 1000, now_ms),
+                ("left-firing", "firing", now_ms - 5000, None)]
+        for aid, state, started, resolved in rows:
+            db.execute("INSERT INTO alerts (id, rule_id, rule_name, camera_id, severity, state, started_at, resolved_at, "
+                       "message) VALUES (?, 'r', 'rule', 'cam', 'info', ?, ?, ?, 'seeded')",
+                       (aid, state, started, resolved))
+        db.commit()
+        db.close()
+
+        server = Server(data_dir=d, env={"ARGUS_JOBS_RETENTION_DAYS": "30"}).start()
+        self.addCleanup(server.cleanup)
+        left = server.json("GET", "/api/v1/alerts/left-firing")[2]
+        self.assertEqual(left["state"], "resolved")
+        self.assertIn("server stopped while it was firing", left["message"])
+        _, _, jobs = server.json("GET", "/api/v1/jobs?kind=retention")
+        done = wait_state(server, jobs["items"][0]["id"], FINAL)
+        self.assertEqual(done["state"], "succeeded", done)
+        self.assertEqual(done["result"]["alerts_deleted"], 1)
+        self.assertEqual(server.request("GET", "/api/v1/alerts/old-resolved")[0], 404)
+        self.assertEqual(server.request("GET", "/api/v1/alerts/recent-resolved")[0], 200)
 
 
 if __name__ == "__main__":
