@@ -27,6 +27,7 @@ Api::Api(ApiDeps deps)
   add_user_routes();
   add_stream_routes();
   add_job_routes();
+  add_alert_routes();
 }
 
 Api::~Api() = default;

@@ -37,6 +37,9 @@ class SigningKeys;
 namespace jobs {
 class JobManager;
 }
+namespace alerts {
+class Engine;
+}
 }  // namespace argus
 
 namespace argus::api {
@@ -85,6 +88,7 @@ struct ApiDeps {
   // (notifications, MQTT): an object whose members are added to the document. Called on an
   // I/O thread per request; must be quick and thread-safe.
   std::function<nlohmann::json()> extra_stats;
+  alerts::Engine* alert_engine = nullptr;  // optional: told to reload when rules change
 };
 
 class Api {
@@ -118,6 +122,7 @@ class Api {
   struct StatsState;
   void add_stats_route();
   Response system_stats(Request& req);
+  void add_alert_routes();
   Response route(Request& req);
   // Appends an audit line for `req`'s caller (outcome "ok", "denied" or "failed").
   void audit(const Request& req, const std::string& action, const std::string& target, const std::string& outcome,

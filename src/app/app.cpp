@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "alerts/engine.h"
 #include "api/api.h"
 #include "api/security.h"
 #include "api/server.h"
@@ -191,6 +192,7 @@ struct App::Parts {
   std::unique_ptr<api::Gatekeeper> gate;
   std::unique_ptr<jobs::JobManager> jobs;
   std::unique_ptr<jobs::Scheduler> scheduler;  // retention and other periodic jobs
+  std::unique_ptr<alerts::Engine> alert_engine;  // alerts: rules evaluated against the bus
   std::unique_ptr<bus::Subscription> camera_changes;
   std::thread camera_controller;
   std::atomic<bool> stop_controller{false};
@@ -301,6 +303,7 @@ struct App::Parts {
     stop_jobs();
     scheduler.reset();
     jobs.reset();
+    alert_engine.reset();
     gate.reset();
     auth.reset();
     signing_keys.reset();
@@ -442,6 +445,13 @@ Result<std::unique_ptr<App>> App::create(Config config) {
 
   ARGUS_RETURN_IF_ERROR(parts->build_auth());
   ARGUS_RETURN_IF_ERROR(parts->build_jobs());
+  // --- alerts: the rule engine (subscribes to the bus now; started by App::start) ---
+  {
+    alerts::EngineOptions eo;
+    eo.metrics = parts->metrics.get();
+    eo.sink = nullptr;  // the notification delivery service, once wired, goes here
+    parts->alert_engine = std::make_unique<alerts::Engine>(parts->store.get(), parts->bus.get(), eo);
+  }
   // Outbound URLs: camera sources are checked as they are created or changed; a remote
   // detector's URL is checked now.
   if (c.detector.kind == "remote") {
@@ -465,6 +475,7 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   deps.camera_urls = parts->camera_urls ? &*parts->camera_urls : nullptr;
   deps.streams = parts->streams.get();
   deps.jobs = parts->jobs.get();
+  deps.alert_engine = parts->alert_engine.get();
   parts->api = std::make_unique<api::Api>(deps);
   api::Api* api = parts->api.get();
   parts->server = std::make_unique<api::HttpServer>(
@@ -474,6 +485,8 @@ Result<std::unique_ptr<App>> App::create(Config config) {
 
 Status App::start() {
   Parts& p = *parts_;
+  // Alerts first, so that the cameras' first status messages are evaluated.
+  ARGUS_RETURN_IF_ERROR(p.alert_engine->start());
   p.camera_changes = p.bus->subscribe({.topics = {std::string(bus::kCameras)},
                                        .capacity = 4096,
                                        .overflow = OverflowPolicy::kDropOldest,
@@ -510,6 +523,7 @@ void App::stop() {
   std::size_t forced = p.server->stop(grace);
   if (forced > 0) log::warn("closed connections still busy at the end of the grace period", {{"count", forced}});
   p.stop_jobs();
+  p.alert_engine->stop();
   p.stop_controller = true;
   p.camera_changes->close();
   if (p.camera_controller.joinable()) p.camera_controller.join();

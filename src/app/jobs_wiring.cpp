@@ -248,8 +248,8 @@ Status run_export(const MaintenanceDeps& deps, jobs::JobContext& ctx) {
 }
 
 // One mechanism for everything that ages out (it replaces the old hourly housekeeping
-// thread): audit lines past auth.audit_retention, expired refresh tokens, and jobs that
-// finished more than jobs.retention_days ago.
+// thread): audit lines past auth.audit_retention, expired refresh tokens, and jobs (and
+// analytics, and resolved alerts) that finished more than jobs.retention_days ago.
 Status run_retention(const MaintenanceDeps& deps, jobs::JobContext& ctx) {
   const Config& c = *deps.config;
   const UnixMillis now = deps.clock->now_ms();
@@ -280,6 +280,8 @@ Status run_retention(const MaintenanceDeps& deps, jobs::JobContext& ctx) {
     MediaRemoval removed = remove_media_files(deps.media_dir, purged.snapshots);
     result["media_files_deleted"] = removed.files;
     result["media_bytes_freed"] = removed.bytes;
+    ARGUS_ASSIGN_OR_RETURN(std::int64_t alerts_deleted, deps.store->delete_alerts_resolved_before(cutoff));
+    result["alerts_deleted"] = alerts_deleted;
   }
   result["jobs_deleted"] = jobs_deleted;
   if (audit > 0 || tokens > 0 || jobs_deleted > 0 || result.value("events_deleted", 0) > 0 ||

@@ -224,7 +224,41 @@ CREATE INDEX jobs_by_state ON jobs (state, created_at DESC, id DESC);
 CREATE INDEX jobs_by_finish ON jobs (finished_at);
 )sql";
 
-constexpr std::array<std::string_view, 5> kMigrations = {kV1, kV2, kV3, kV4, kV5};
+// Version 6: alert rules (the definition is a JSON document owned by the alerts module)
+// and alerts (firing → resolved, optionally acknowledged). Alerts list newest first,
+// filtered by state, rule or camera; retention deletes resolved ones by resolved_at.
+constexpr std::string_view kV6 = R"sql(
+CREATE TABLE alert_rules (
+  id         TEXT PRIMARY KEY NOT NULL,
+  spec       TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE alerts (
+  id              TEXT PRIMARY KEY NOT NULL,
+  rule_id         TEXT NOT NULL,
+  rule_name       TEXT NOT NULL DEFAULT '',
+  camera_id       TEXT NOT NULL,
+  label           TEXT NOT NULL DEFAULT '',
+  zone            TEXT NOT NULL DEFAULT '',
+  line            TEXT NOT NULL DEFAULT '',
+  severity        TEXT NOT NULL,
+  state           TEXT NOT NULL,
+  started_at      INTEGER NOT NULL,
+  resolved_at     INTEGER,
+  acknowledged_at INTEGER,
+  acknowledged_by TEXT NOT NULL DEFAULT '',
+  value           REAL NOT NULL DEFAULT 0,
+  message         TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX alerts_by_time ON alerts (started_at DESC, id DESC);
+CREATE INDEX alerts_by_state ON alerts (state, started_at DESC, id DESC);
+CREATE INDEX alerts_by_rule ON alerts (rule_id, started_at DESC, id DESC);
+CREATE INDEX alerts_by_camera ON alerts (camera_id, started_at DESC, id DESC);
+CREATE INDEX alerts_by_resolved ON alerts (resolved_at);
+)sql";
+
+constexpr std::array<std::string_view, 6> kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6};
 
 }  // namespace
 

@@ -107,6 +107,17 @@ class SqliteStore final : public Store {
   Result<std::vector<JobRecord>> list_unfinished_jobs() override;
   Result<std::int64_t> delete_jobs_finished_before(UnixMillis t) override;
   Result<MaintenanceReport> maintenance() override;
+  // --- alerts (sqlite_store_alerts.cpp) ---
+  Result<AlertRuleRecord> create_alert_rule(AlertRuleRecord rule) override;
+  Result<AlertRuleRecord> get_alert_rule(const std::string& id) override;
+  Result<Page<AlertRuleRecord>> list_alert_rules(const PageRequest& page) override;
+  Result<AlertRuleRecord> update_alert_rule(AlertRuleRecord rule) override;
+  Status delete_alert_rule(const std::string& id) override;
+  Result<AlertRecord> save_alert(AlertRecord alert) override;
+  Result<AlertRecord> get_alert(const std::string& id) override;
+  Result<Page<AlertRecord>> list_alerts(const AlertQuery& query) override;
+  Result<AlertRecord> acknowledge_alert(const std::string& id, UnixMillis at, const std::string& by) override;
+  Result<std::int64_t> delete_alerts_resolved_before(UnixMillis t) override;
 
   Status check_health() override;
   // ResourceExhausted if the write queue is full (the barrier could not be queued).

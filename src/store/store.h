@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/status.h"
+#include "store/alert_records.h"
 #include "store/records.h"
 
 namespace argus::metrics {
@@ -211,6 +212,35 @@ class Store {
   // Retention: deletes finished jobs (succeeded, failed, cancelled) that finished before
   // `t`; returns how many.
   virtual Result<std::int64_t> delete_jobs_finished_before(UnixMillis t) = 0;
+
+  // --- alerts ---
+  // Creates the rule (id must be new; spec a JSON object); created_at = updated_at = now.
+  // AlreadyExists if the id is taken; InvalidArgument for an empty id or a spec that is not
+  // a JSON object.
+  virtual Result<AlertRuleRecord> create_alert_rule(AlertRuleRecord rule) = 0;
+  // NotFound if absent.
+  virtual Result<AlertRuleRecord> get_alert_rule(const std::string& id) = 0;
+  // Rules ordered by id (the paging key).
+  virtual Result<Page<AlertRuleRecord>> list_alert_rules(const PageRequest& page) = 0;
+  // Replaces the spec of rule `rule.id`, keeping created_at; updated_at = now. Returns the
+  // rule as stored. NotFound if absent; InvalidArgument as for create.
+  virtual Result<AlertRuleRecord> update_alert_rule(AlertRuleRecord rule) = 0;
+  // NotFound if absent. The rule's alerts stay.
+  virtual Status delete_alert_rule(const std::string& id) = 0;
+  // Inserts the alert, or updates the stored one with the same id (every field except
+  // acknowledged_at and acknowledged_by, which only acknowledge_alert writes). Returns the
+  // alert as stored. InvalidArgument for an empty id, rule_id or camera_id or an unknown
+  // state or severity.
+  virtual Result<AlertRecord> save_alert(AlertRecord alert) = 0;
+  // NotFound if absent.
+  virtual Result<AlertRecord> get_alert(const std::string& id) = 0;
+  // Newest first (started_at descending, then id descending), filtered by the query.
+  virtual Result<Page<AlertRecord>> list_alerts(const AlertQuery& query) = 0;
+  // Records the first acknowledgement (`at`, `by`); a second call changes nothing and
+  // returns the alert as stored. NotFound if absent.
+  virtual Result<AlertRecord> acknowledge_alert(const std::string& id, UnixMillis at, const std::string& by) = 0;
+  // Retention: deletes resolved alerts that resolved before `t`; returns how many.
+  virtual Result<std::int64_t> delete_alerts_resolved_before(UnixMillis t) = 0;
 
   // --- maintenance ---
   // Compacts and tunes the database (SQLite: PRAGMA optimize, VACUUM, then a truncating WAL
