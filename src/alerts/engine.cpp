@@ -23,6 +23,11 @@ namespace {
 
 using nlohmann::json;
 
+// An object with no message for this long is taken as gone (its end was lost: the
+// subscription dropped it, or the pipeline stopped). The pipeline updates a tracked
+// object at least every few seconds.
+constexpr std::int64_t kStaleObjectMs = 10 * 60 * 1000;
+
 // Camera states that count as offline for camera_offline rules.
 bool is_offline_state(const std::string& state) {
   return state == "reconnecting" || state == "offline" || state == "error";
@@ -39,6 +44,7 @@ struct LiveObject {
   std::string camera;
   std::string label;
   UnixMillis first_seen = 0;                // engine clock
+  UnixMillis last_seen = 0;                 // the latest message about it
   std::map<std::string, UnixMillis> zones;  // zone -> when it was first seen in it
   std::map<std::string, UnixMillis> lines;  // line -> when it first crossed it
   std::size_t crossings_seen = 0;           // entries of the event's crossings handled
@@ -248,6 +254,7 @@ struct Engine::Impl {
       }
       auto [it, added] = objects.try_emplace(id);
       LiveObject& o = it->second;
+      o.last_seen = std::max(o.last_seen, t);
       if (added) {
         o.camera = ev->value("camera", m.camera);
         o.label = ev->value("label", "");
@@ -429,6 +436,9 @@ struct Engine::Impl {
   }
 
   void evaluate(UnixMillis t) {
+    for (auto it = objects.begin(); it != objects.end();) {
+      it = t - it->second.last_seen > kStaleObjectMs ? objects.erase(it) : std::next(it);
+    }
     for (auto& rs : rules) {
       const Rule& r = rs.rule;
       std::map<std::string, Holding> now_holding = holdings(rs, t);
@@ -489,7 +499,12 @@ struct Engine::Impl {
 
   void run_evaluator() {
     auto next_tick = std::chrono::steady_clock::now();
+    std::uint64_t dropped = 0;
     while (!stopping) {
+      if (subscription->dropped() != dropped) {
+        dropped = subscription->dropped();
+        log::warn("the alert engine fell behind the bus and lost messages", {{"lost_total", dropped}});
+      }
       auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - std::chrono::steady_clock::now());
       if (wait.count() < 0) wait = std::chrono::milliseconds(0);
       auto m = subscription->next(wait);

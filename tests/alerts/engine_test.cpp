@@ -289,6 +289,18 @@ TEST_F(EngineTest, CameraOfflineForTheDurationAndBackOnline) {
   EXPECT_TRUE(poll().empty());
 }
 
+TEST_F(EngineTest, AnObjectNotHeardOfForTenMinutesIsGone) {
+  add_rule({{"name", "present"}, {"condition", {{"type", "occupancy"}, {"min", 1}}}});
+  event("new", "e1", "front", "person");
+  ASSERT_EQ(poll().size(), 1u);
+  clock_.advance_s(600);
+  EXPECT_TRUE(poll().empty());
+  clock_.advance_s(1);  // its end was lost: taken as gone
+  auto got = poll();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].type, "resolved");
+}
+
 TEST_F(EngineTest, ScheduleWithAWrappingWindowInATimeZone) {
   // Fridays 22:00 to Saturday 06:00, New York time.
   add_rule({{"name", "night"},
@@ -303,10 +315,11 @@ TEST_F(EngineTest, ScheduleWithAWrappingWindowInATimeZone) {
   auto got = poll();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].type, "firing");
-  clock_.set(1795867200000);  // Sat 07:00 EST: outside again
+  clock_.set(1795867200000);  // Sat 07:00 EST: outside again (e2, silent for 5 h, is gone)
   event("new", "e3", "front", "person");
   got = poll();
-  EXPECT_TRUE(got.empty());
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].type, "resolved");
 }
 
 TEST_F(EngineTest, CooldownPerRuleAndCamera) {
