@@ -26,6 +26,8 @@ Api::Api(ApiDeps deps)
   add_user_routes();
   add_stream_routes();
   add_job_routes();
+  add_notification_routes();
+  add_dlq_routes();
 }
 
 Api::~Api() = default;

@@ -36,6 +36,9 @@ class SigningKeys;
 namespace jobs {
 class JobManager;
 }
+namespace alerts {
+class DeliveryService;
+}
 }  // namespace argus
 
 namespace argus::api {
@@ -80,6 +83,8 @@ struct ApiDeps {
   const UrlGuard* camera_urls = nullptr;   // optional: where camera source URLs may point (SSRF guard)
   StreamHub* streams = nullptr;            // optional: WebSocket/SSE/polling answer 503 without
   jobs::JobManager* jobs = nullptr;        // optional: the job routes answer 503 without
+  // optional: channel test-sends and dead-letter requeues answer 503 without
+  alerts::DeliveryService* notifications = nullptr;
 };
 
 class Api {
@@ -110,6 +115,8 @@ class Api {
   // GET /api/v1/events?after_id=N: the stream messages after N still in the ring.
   Response poll_stream(Request& req);
   void add_job_routes();
+  void add_notification_routes();  // notifications.cpp
+  void add_dlq_routes();           // dlq.cpp
   Response route(Request& req);
   // Appends an audit line for `req`'s caller (outcome "ok", "denied" or "failed").
   void audit(const Request& req, const std::string& action, const std::string& target, const std::string& outcome,

@@ -27,6 +27,7 @@
 #include "bus/bus.h"
 #include "core/log.h"
 #include "core/url_guard.h"
+#include "alerts/delivery.h"
 #include "ingest/ingest.h"
 #include "jobs/job_manager.h"
 #include "jobs/scheduler.h"
@@ -191,6 +192,8 @@ struct App::Parts {
   std::unique_ptr<api::Gatekeeper> gate;
   std::unique_ptr<jobs::JobManager> jobs;
   std::unique_ptr<jobs::Scheduler> scheduler;  // retention and other periodic jobs
+  // --- notifications (issue 6 §3): channel delivery and dead letters; stopped before the store ---
+  std::unique_ptr<alerts::DeliveryService> notifications;
   std::unique_ptr<bus::Subscription> camera_changes;
   std::thread camera_controller;
   std::atomic<bool> stop_controller{false};
@@ -442,6 +445,16 @@ Result<std::unique_ptr<App>> App::create(Config config) {
 
   ARGUS_RETURN_IF_ERROR(parts->build_auth());
   ARGUS_RETURN_IF_ERROR(parts->build_jobs());
+  // --- notifications: senders vet destinations like webhooks (security.webhook_urls) ---
+  {
+    auto sender = alerts::make_sender(url_guard_policy(c.security, UrlUse::kWebhook));
+    if (!sender.ok()) return sender.status().with_context("notifications");
+    alerts::DeliveryOptions delivery;
+    delivery.config = c.notifications;
+    delivery.metrics = parts->metrics.get();
+    parts->notifications =
+        std::make_unique<alerts::DeliveryService>(delivery, parts->store.get(), std::move(sender).value());
+  }
   // Outbound URLs: camera sources are checked as they are created or changed; a remote
   // detector's URL is checked now.
   if (c.detector.kind == "remote") {
@@ -465,6 +478,7 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   deps.camera_urls = parts->camera_urls ? &*parts->camera_urls : nullptr;
   deps.streams = parts->streams.get();
   deps.jobs = parts->jobs.get();
+  deps.notifications = parts->notifications.get();
   parts->api = std::make_unique<api::Api>(deps);
   api::Api* api = parts->api.get();
   parts->server = std::make_unique<api::HttpServer>(
@@ -483,6 +497,7 @@ Status App::start() {
   // Jobs left by the previous run are recovered before anyone can submit new ones.
   ARGUS_RETURN_IF_ERROR(p.jobs->start());
   p.scheduler->start();
+  ARGUS_RETURN_IF_ERROR(p.notifications->start());
   ARGUS_RETURN_IF_ERROR(p.streams->start());
   ARGUS_RETURN_IF_ERROR(p.server->start());
   if (p.tls) p.tls_reloader = std::make_unique<TlsReloader>(p.tls.get());
@@ -510,6 +525,8 @@ void App::stop() {
   std::size_t forced = p.server->stop(grace);
   if (forced > 0) log::warn("closed connections still busy at the end of the grace period", {{"count", forced}});
   p.stop_jobs();
+  // Finishes attempts in flight; what is still queued is kept as dead letters for the next start.
+  p.notifications->stop();
   p.stop_controller = true;
   p.camera_changes->close();
   if (p.camera_controller.joinable()) p.camera_controller.join();
