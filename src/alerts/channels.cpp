@@ -38,7 +38,8 @@ bool is_mailbox(std::string_view s) {
   if (at == std::string_view::npos || at == 0 || at + 1 >= s.size() || s.find('@', at + 1) != std::string_view::npos) {
     return false;
   }
-  return std::none_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '<' || c == '>' || c == ',' || c == ';'; });
+  return std::none_of(s.begin(), s.end(),
+                      [](char c) { return c == ' ' || c == '<' || c == '>' || c == ',' || c == ';'; });
 }
 
 class Checker {
@@ -279,8 +280,8 @@ bool apply_channel_patch(Channel& channel, const json& patch, FieldErrors& error
   Channel next = channel;
   for (const auto& [k, v] : patch.items()) {
     if (k == "name") {
-      if (!v.is_string() || v.get_ref<const std::string&>().empty() || v.get_ref<const std::string&>().size() > kMaxName ||
-          has_control(v.get_ref<const std::string&>())) {
+      if (!v.is_string() || v.get_ref<const std::string&>().empty() ||
+          v.get_ref<const std::string&>().size() > kMaxName || has_control(v.get_ref<const std::string&>())) {
         errors.push_back({"/name", "must be a non-empty string of at most 200 characters"});
       } else {
         next.name = v.get<std::string>();
@@ -304,7 +305,8 @@ bool apply_channel_patch(Channel& channel, const json& patch, FieldErrors& error
         }
       }
     } else if (k == "id" || k == "type") {
-      if (!(v.is_string() && v.get<std::string>() == (k == "id" ? channel.id : std::string(channel_type_name(channel.type))))) {
+      if (!(v.is_string() &&
+            v.get<std::string>() == (k == "id" ? channel.id : std::string(channel_type_name(channel.type))))) {
         errors.push_back({"/" + k, "cannot be changed; create another channel"});
       }
     } else if (k == "created_at" || k == "updated_at" || k == "version") {

@@ -60,8 +60,7 @@ bool apply_channel_patch(Channel& channel, const nlohmann::json& patch, FieldErr
 
 // Checks and normalizes (fills defaults) a type's config in place; errors are reported
 // under `pointer` ("/config").
-void validate_channel_config(ChannelType type, nlohmann::json& config, const std::string& pointer,
-                             FieldErrors& errors);
+void validate_channel_config(ChannelType type, nlohmann::json& config, const std::string& pointer, FieldErrors& errors);
 
 // The API form, secrets redacted.
 nlohmann::json channel_to_json(const Channel& channel);

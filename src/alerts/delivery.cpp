@@ -169,9 +169,10 @@ void DeliveryService::stop() {
     while (!schedule_.empty()) {
       const auto& item = schedule_.top();
       if (item->waiter) item->waiter->set_value({false, "the server is stopping"});
-      letters.push_back(to_dead_letter(*item, "shutdown", "queued when the server stopped; queued again at the next start" +
-                                                              (item->last_error.empty() ? std::string()
-                                                                                        : "; last error: " + item->last_error)));
+      letters.push_back(
+          to_dead_letter(*item, "shutdown",
+                         "queued when the server stopped; queued again at the next start" +
+                             (item->last_error.empty() ? std::string() : "; last error: " + item->last_error)));
       schedule_.pop();
     }
     update_depth();
@@ -461,12 +462,14 @@ void DeliveryService::write_dead_letters(std::vector<DeadLetterRecord> letters) 
   totals_.dead_lettered += n;
 }
 
-DeadLetterRecord DeliveryService::to_dead_letter(const Item& item, const std::string& reason, const std::string& error) {
+DeadLetterRecord DeliveryService::to_dead_letter(const Item& item, const std::string& reason,
+                                                 const std::string& error) {
   DeadLetterRecord d;
   d.kind = kDeadLetterKind;
   d.channel_id = item.n.channel_id;
-  d.payload = json{{"kind", item.n.kind}, {"time", item.n.time}, {"delivery", item.delivery_id}, {"data", item.n.payload}}
-                  .dump();
+  d.payload =
+      json{{"kind", item.n.kind}, {"time", item.n.time}, {"delivery", item.delivery_id}, {"data", item.n.payload}}
+          .dump();
   d.error = error;
   d.reason = reason;
   d.attempts = item.attempts;
@@ -477,7 +480,8 @@ DeadLetterRecord DeliveryService::to_dead_letter(const Item& item, const std::st
 Result<std::shared_ptr<DeliveryService::Item>> DeliveryService::from_dead_letter(const DeadLetterRecord& d) {
   json doc = json::parse(d.payload, nullptr, false);
   if (d.kind != kDeadLetterKind || !doc.is_object() || !doc.contains("kind") || !doc["kind"].is_string()) {
-    return Status::failed_precondition("dead letter " + std::to_string(d.id) + " is not a notification this server can send");
+    return Status::failed_precondition("dead letter " + std::to_string(d.id) +
+                                       " is not a notification this server can send");
   }
   auto item = std::make_shared<Item>();
   item->delivery_id = doc.value("delivery", "");

@@ -197,16 +197,16 @@ class DeliveryService final : public NotificationSink {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::priority_queue<std::shared_ptr<Item>, std::vector<std::shared_ptr<Item>>, Later> schedule_;  // guarded by mu_
-  std::vector<DeadLetterRecord> spill_;                        // guarded by mu_: to be written by a worker
-  std::map<std::string, CircuitBreaker> breakers_;             // guarded by mu_
-  std::map<std::string, metrics::Counter*> counters_;          // guarded by mu_: "channel\noutcome"
-  std::map<std::string, metrics::Gauge*> circuit_gauges_;      // guarded by mu_
-  std::mt19937_64 rng_;                                        // guarded by mu_
-  std::uint64_t next_seq_ = 0;                                 // guarded by mu_
-  std::size_t in_flight_ = 0;                                  // guarded by mu_
-  bool running_ = false;                                       // guarded by mu_
-  bool stopping_ = false;                                      // guarded by mu_
-  DeliveryStats totals_;                                       // guarded by mu_: the counters only
+  std::vector<DeadLetterRecord> spill_;                    // guarded by mu_: to be written by a worker
+  std::map<std::string, CircuitBreaker> breakers_;         // guarded by mu_
+  std::map<std::string, metrics::Counter*> counters_;      // guarded by mu_: "channel\noutcome"
+  std::map<std::string, metrics::Gauge*> circuit_gauges_;  // guarded by mu_
+  std::mt19937_64 rng_;                                    // guarded by mu_
+  std::uint64_t next_seq_ = 0;                             // guarded by mu_
+  std::size_t in_flight_ = 0;                              // guarded by mu_
+  bool running_ = false;                                   // guarded by mu_
+  bool stopping_ = false;                                  // guarded by mu_
+  DeliveryStats totals_;                                   // guarded by mu_: the counters only
   std::vector<std::thread> workers_;
 };
 

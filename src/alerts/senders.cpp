@@ -73,8 +73,7 @@ std::string mail_date(UnixMillis ms) {
   std::tm tm{};
   gmtime_r(&t, &tm);
   static const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   char buf[64];
   std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000", kDays[tm.tm_wday], tm.tm_mday,
                 kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
@@ -202,8 +201,10 @@ class RealSender final : public Sender {
     msg += printable(subject) + "\r\n\r\n";
     std::string pretty = doc.dump(2);
     for (char c : pretty) {
-      if (c == '\n') msg += "\r\n";
-      else msg += c;
+      if (c == '\n')
+        msg += "\r\n";
+      else
+        msg += c;
     }
     msg += "\r\n";
 
@@ -297,7 +298,8 @@ class RealSender final : public Sender {
     if (!user.empty()) mosquitto_username_pw_set(m, user.c_str(), pass.empty() ? nullptr : pass.c_str());
     if (tls) {
       int rc = mosquitto_tls_set(m, nullptr, "/etc/ssl/certs", nullptr, nullptr, nullptr);
-      if (rc != MOSQ_ERR_SUCCESS) return SendOutcome::permanent(where + ": TLS setup failed: " + mosquitto_strerror(rc));
+      if (rc != MOSQ_ERR_SUCCESS)
+        return SendOutcome::permanent(where + ": TLS setup failed: " + mosquitto_strerror(rc));
     }
     int rc = mosquitto_connect_async(m, host.c_str(), port, 30);
     if (rc != MOSQ_ERR_SUCCESS) {

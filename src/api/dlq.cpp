@@ -68,7 +68,8 @@ void Api::add_dlq_routes() {
     q.limit = paging.limit;
     if (!paging.after.empty()) {
       auto before = parse_id(paging.after);
-      if (!before) return problem(400, "bad-request", "cursor is not valid; use the next_cursor of a previous page", req);
+      if (!before)
+        return problem(400, "bad-request", "cursor is not valid; use the next_cursor of a previous page", req);
       q.before_id = *before;
     }
     auto page = deps_.store->list_dead_letters(q);

@@ -120,10 +120,11 @@ Result<NotificationChannelRecord> SqliteStore::create_channel(NotificationChanne
 Result<NotificationChannelRecord> SqliteStore::get_channel(const std::string& id) {
   return guarded<Result<NotificationChannelRecord>>("get channel", [&] {
     return with_reader([&](sqlite3* db) -> Result<NotificationChannelRecord> {
-      ARGUS_ASSIGN_OR_RETURN(sqlite::Statement stmt,
-                             sqlite::Statement::prepare(
-                                 db, "SELECT " + std::string(kChannelColumns) + " FROM notification_channels WHERE id = ?1",
-                                 "read channel '" + id + "' from " + path_));
+      ARGUS_ASSIGN_OR_RETURN(
+          sqlite::Statement stmt,
+          sqlite::Statement::prepare(
+              db, "SELECT " + std::string(kChannelColumns) + " FROM notification_channels WHERE id = ?1",
+              "read channel '" + id + "' from " + path_));
       stmt.bind(1, id);
       ARGUS_ASSIGN_OR_RETURN(bool row, stmt.step());
       if (!row) return Status::not_found("notification channel '" + id + "' does not exist");
@@ -207,8 +208,8 @@ Status SqliteStore::delete_channel(const std::string& id) {
   return guarded<Status>("delete channel", [&]() -> Status {
     if (closed_) return closed_error();
     Result<std::int64_t> rows = submit_rows([this, id](sqlite3* db) -> WriteOutcome {
-      Result<sqlite::Statement> stmt = sqlite::Statement::prepare(
-          db, "DELETE FROM notification_channels WHERE id = ?1", "delete channel '" + id + "' from " + path_);
+      Result<sqlite::Statement> stmt = sqlite::Statement::prepare(db, "DELETE FROM notification_channels WHERE id = ?1",
+                                                                  "delete channel '" + id + "' from " + path_);
       if (!stmt.ok()) return {stmt.status()};
       stmt->bind(1, id);
       if (Status s = stmt->run(); !s.ok()) return {s};
@@ -283,10 +284,10 @@ Result<Page<DeadLetterRecord>> SqliteStore::list_dead_letters(const DeadLetterQu
       QueryBuilder q;
       add_filter(q, query.filter);
       if (query.before_id > 0) q.where("id < ?", {query.before_id});
-      ARGUS_ASSIGN_OR_RETURN(
-          sqlite::Statement stmt,
-          sqlite::Statement::prepare(db, q.sql("SELECT " + std::string(kLetterColumns) + " FROM dead_letters", "id DESC"),
-                                     "list dead letters from " + path_));
+      ARGUS_ASSIGN_OR_RETURN(sqlite::Statement stmt,
+                             sqlite::Statement::prepare(
+                                 db, q.sql("SELECT " + std::string(kLetterColumns) + " FROM dead_letters", "id DESC"),
+                                 "list dead letters from " + path_));
       q.bind(stmt, fetch_limit(query.limit));
       Page<DeadLetterRecord> out;
       for (;;) {

@@ -16,9 +16,11 @@ bool has_error(const FieldErrors& errors, const std::string& pointer) {
 
 TEST(ChannelsTest, WebhookGetsDefaultsAndHidesItsSecret) {
   FieldErrors errors;
-  auto ch = channel_from_json(
-      {{"id", "ops"}, {"name", "Ops"}, {"type", "webhook"}, {"config", {{"url", "https://hooks.example.com/x"}, {"secret", "k"}}}},
-      errors);
+  auto ch = channel_from_json({{"id", "ops"},
+                               {"name", "Ops"},
+                               {"type", "webhook"},
+                               {"config", {{"url", "https://hooks.example.com/x"}, {"secret", "k"}}}},
+                              errors);
   ASSERT_TRUE(ch.ok()) << errors.at(0).pointer << " " << errors.at(0).detail;
   EXPECT_EQ(ch->config["timeout_seconds"], 10);
   EXPECT_EQ(ch->config["secret"], "k");
@@ -45,9 +47,14 @@ TEST(ChannelsTest, RefusesBadInputWithPointers) {
   EXPECT_TRUE(has_error(errors, "/name"));
   EXPECT_TRUE(has_error(errors, "/config/url"));
   errors.clear();
-  EXPECT_FALSE(channel_from_json({{"id", "Bad Id"}, {"name", "x"}, {"type", "webhook"},
-                                  {"config", {{"url", "http://a.example"}, {"timeout_seconds", 0},
-                                              {"headers", {{"X-Argus-Signature", "forged"}}}, {"extra", 1}}}},
+  EXPECT_FALSE(channel_from_json({{"id", "Bad Id"},
+                                  {"name", "x"},
+                                  {"type", "webhook"},
+                                  {"config",
+                                   {{"url", "http://a.example"},
+                                    {"timeout_seconds", 0},
+                                    {"headers", {{"X-Argus-Signature", "forged"}}},
+                                    {"extra", 1}}}},
                                  errors)
                    .ok());
   EXPECT_TRUE(has_error(errors, "/id"));
@@ -55,14 +62,17 @@ TEST(ChannelsTest, RefusesBadInputWithPointers) {
   EXPECT_TRUE(has_error(errors, "/config/headers/X-Argus-Signature"));
   EXPECT_TRUE(has_error(errors, "/config/extra"));
   errors.clear();
-  EXPECT_FALSE(channel_from_json({{"name", "m"}, {"type", "email"},
-                                  {"config", {{"smtp_url", "smtp://mail.example"}, {"from", "nobody"}, {"to", json::array()}}}},
-                                 errors)
-                   .ok());
+  EXPECT_FALSE(
+      channel_from_json({{"name", "m"},
+                         {"type", "email"},
+                         {"config", {{"smtp_url", "smtp://mail.example"}, {"from", "nobody"}, {"to", json::array()}}}},
+                        errors)
+          .ok());
   EXPECT_TRUE(has_error(errors, "/config/from"));
   EXPECT_TRUE(has_error(errors, "/config/to"));
   errors.clear();
-  EXPECT_FALSE(channel_from_json({{"name", "q"}, {"type", "mqtt"},
+  EXPECT_FALSE(channel_from_json({{"name", "q"},
+                                  {"type", "mqtt"},
                                   {"config", {{"url", "mqtt://broker.example"}, {"topic", "a/#"}, {"qos", 3}}}},
                                  errors)
                    .ok());
@@ -72,17 +82,21 @@ TEST(ChannelsTest, RefusesBadInputWithPointers) {
 
 TEST(ChannelsTest, EmailAndMqttNormalize) {
   FieldErrors errors;
-  auto mail = channel_from_json({{"name", "m"}, {"type", "email"},
-                                 {"config", {{"smtp_url", "smtp://mail.example:2525"}, {"from", "argus@example.com"},
-                                             {"to", "ops@example.com"}, {"password", "pw"}}}},
+  auto mail = channel_from_json({{"name", "m"},
+                                 {"type", "email"},
+                                 {"config",
+                                  {{"smtp_url", "smtp://mail.example:2525"},
+                                   {"from", "argus@example.com"},
+                                   {"to", "ops@example.com"},
+                                   {"password", "pw"}}}},
                                 errors);
   ASSERT_TRUE(mail.ok());
   EXPECT_EQ(mail->config["to"], json::array({"ops@example.com"}));
   EXPECT_EQ(mail->config["starttls"], true);
   EXPECT_EQ(channel_to_json(*mail)["config"]["password_set"], true);
   EXPECT_FALSE(channel_to_json(*mail)["config"].contains("password"));
-  auto q = channel_from_json({{"name", "q"}, {"type", "mqtt"}, {"config", {{"url", "mqtt://b.example"}, {"topic", "argus/alerts"}}}},
-                             errors);
+  auto q = channel_from_json(
+      {{"name", "q"}, {"type", "mqtt"}, {"config", {{"url", "mqtt://b.example"}, {"topic", "argus/alerts"}}}}, errors);
   ASSERT_TRUE(q.ok());
   EXPECT_EQ(q->config["qos"], 1);
   EXPECT_EQ(q->config["retain"], false);
@@ -112,7 +126,10 @@ TEST(ChannelsTest, PatchKeepsAbsentSecretsAndClearsNullOnes) {
 
 TEST(ChannelsTest, RecordRoundTrip) {
   FieldErrors errors;
-  auto ch = channel_from_json({{"id", "a"}, {"name", "x"}, {"type", "mqtt"}, {"enabled", false},
+  auto ch = channel_from_json({{"id", "a"},
+                               {"name", "x"},
+                               {"type", "mqtt"},
+                               {"enabled", false},
                                {"config", {{"url", "mqtt://b.example"}, {"topic", "t"}}}},
                               errors);
   ASSERT_TRUE(ch.ok());

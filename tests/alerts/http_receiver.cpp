@@ -97,7 +97,8 @@ void HttpReceiver::serve() {
     }
     if (complete) {
       int status = status_.load();
-      std::string answer = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+      std::string answer =
+          "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
       (void)!::send(c, answer.data(), answer.size(), MSG_NOSIGNAL);
       {
         std::lock_guard lock(mu_);

@@ -237,6 +237,32 @@ class NotificationsTest(unittest.TestCase):
         self.assertIn("argus_dead_letters", text)
         self.assertIn("argus_notification_delivery_seconds_bucket", text)
 
+    def test_permissions(self):
+        """Viewers read channels and dead letters; operators change channels and requeue; only
+        administrators delete dead letters."""
+        self.webhook("hook-perm")
+        tokens = {}
+        for role in ("viewer", "operator"):
+            name = f"notify-{role}"
+            status, _, doc = self.server.json("POST", "/api/v1/users",
+                                              {"username": name, "password": "a-long-password-1", "role": role})
+            self.assertEqual(status, 201, doc)
+            status, _, doc = self.server.json("POST", "/api/v1/auth/login",
+                                              {"username": name, "password": "a-long-password-1"}, auth=False)
+            self.assertEqual(status, 200, doc)
+            tokens[role] = doc["access_token"]
+        viewer, operator = tokens["viewer"], tokens["operator"]
+        self.assertEqual(self.server.json("GET", "/api/v1/notifications/channels", token=viewer)[0], 200)
+        self.assertEqual(self.server.json("GET", "/api/v1/dlq", token=viewer)[0], 200)
+        self.assertEqual(self.server.json("POST", "/api/v1/notifications/channels/hook-perm/test", token=viewer)[0],
+                         403)
+        self.assertEqual(self.server.json("POST", "/api/v1/dlq/requeue", token=viewer)[0], 403)
+        self.assertEqual(self.server.json("POST", "/api/v1/notifications/channels/hook-perm/test",
+                                          token=operator)[0], 200)
+        self.assertEqual(self.server.json("POST", "/api/v1/dlq/requeue?channel=hook-perm", token=operator)[0], 202)
+        self.assertEqual(self.server.json("DELETE", "/api/v1/dlq?channel=hook-perm", token=operator)[0], 403)
+        self.assertEqual(self.server.json("DELETE", "/api/v1/dlq?channel=hook-perm")[0], 200)
+
     def test_refused_destination(self):
         self.create({"id": "hook-meta", "name": "m", "type": "webhook",
                      "config": {"url": "http://169.254.169.254/latest/meta-data"}})
@@ -318,6 +344,42 @@ class NotificationsTest(unittest.TestCase):
         broker.wait(10)
         status, _, result = self.server.json("POST", "/api/v1/notifications/channels/mq/test")
         self.assertFalse(result["delivered"])
+
+
+class RestartTest(unittest.TestCase):
+    """Notifications still queued when the server stops are kept and delivered after the
+    next start."""
+
+    def test_queued_notifications_survive_a_restart(self):
+        receiver = Receiver()
+        self.addCleanup(receiver.close)
+        receiver.status = 503
+        # One failure opens the circuit for an hour: the retry stays queued.
+        config = CONFIG.replace("breaker_threshold: 100", "breaker_threshold: 1\n  breaker_cooldown: 1h")
+        config = config.replace("max_attempts: 2", "max_attempts: 10")
+        server = Server(config=config).start()
+        self.addCleanup(server.cleanup)
+        status, _, doc = server.json("POST", "/api/v1/notifications/channels",
+                                     {"id": "later", "name": "later", "type": "webhook",
+                                      "config": {"url": receiver.url(), "secret": "k3"}})
+        self.assertEqual(status, 201, doc)
+        status, _, result = server.json("POST", "/api/v1/notifications/channels/later/test")
+        self.assertFalse(result["delivered"])
+        self.assertEqual(receiver.count(), 1)
+        _, _, metrics = server.request("GET", "/metrics")
+        self.assertIn('argus_notification_circuit_open{channel="later"} 1', metrics.decode())
+        self.assertEqual(server.stop(), 0)
+
+        receiver.status = 200
+        server.start()
+        wait_for(lambda: receiver.count() >= 2, timeout=20)
+        _, first, _ = receiver.get(0)
+        _, again, body = receiver.get(1)
+        self.assertEqual(again["x-argus-delivery"], first["x-argus-delivery"])
+        self.assertEqual(json.loads(body)["kind"], "test")
+        status, _, doc = server.json("GET", "/api/v1/dlq?channel=later")
+        self.assertEqual(doc["items"], [])
+        server.stop()
 
 
 if __name__ == "__main__":
