@@ -96,15 +96,16 @@ void HttpReceiver::serve() {
       }
     }
     if (complete) {
+      // Recorded before answering, so a test that saw the sender's outcome sees the request.
       int status = status_.load();
-      std::string answer =
-          "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
-      (void)!::send(c, answer.data(), answer.size(), MSG_NOSIGNAL);
       {
         std::lock_guard lock(mu_);
         requests_.push_back(std::move(req));
       }
       cv_.notify_all();
+      std::string answer =
+          "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+      (void)!::send(c, answer.data(), answer.size(), MSG_NOSIGNAL);
     }
     ::close(c);
   }
