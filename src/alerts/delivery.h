@@ -137,7 +137,8 @@ class DeliveryService final : public NotificationSink {
   Status enqueue(Notification n) override;
 
   // Queues a "test" notification for `channel_id` (disabled channels too) and waits for
-  // its first attempt, at most the channel's timeout plus a second. NotFound if no such
+  // its first attempt, at most the channel's timeout plus a second and never more than
+  // 15 s (the caller is usually an HTTP I/O thread). NotFound if no such
   // channel; ResourceExhausted if the queue is full. A failed test is retried and
   // dead-lettered like any notification.
   Result<AttemptReport> test_send(const std::string& channel_id, nlohmann::json data);
