@@ -318,6 +318,10 @@ class RealSender final : public Sender {
         if (expired()) return std::string("timed out");
         int lrc = mosquitto_loop(m, 50, 1);
         if (lrc != MOSQ_ERR_SUCCESS && lrc != MOSQ_ERR_NO_CONN) {
+          // A refused CONNACK both runs the callback and fails the loop: the callback's
+          // answer is the better one.
+          std::lock_guard lock(state.mu);
+          if (done()) return std::nullopt;
           return std::string(lrc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(lrc));
         }
         if (lrc == MOSQ_ERR_NO_CONN) std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -263,6 +263,46 @@ class NotificationsTest(unittest.TestCase):
         self.assertEqual(self.server.json("DELETE", "/api/v1/dlq?channel=hook-perm", token=operator)[0], 403)
         self.assertEqual(self.server.json("DELETE", "/api/v1/dlq?channel=hook-perm")[0], 200)
 
+    def test_mqtt_refused_credentials_are_permanent(self):
+        port = free_port()
+        workdir = tempfile.mkdtemp(prefix="argus-mqtt-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        passwd = os.path.join(workdir, "passwd")
+        subprocess.run(["mosquitto_passwd", "-b", "-c", passwd, "argus", "right-password"], check=True,
+                       capture_output=True)
+        # Started as root, mosquitto drops to its own user, which must be able to read the file.
+        os.chmod(workdir, 0o755)
+        os.chmod(passwd, 0o644)
+        conf = os.path.join(workdir, "mosquitto.conf")
+        with open(conf, "w") as f:
+            f.write(f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwd}\n"
+                    "persistence false\n")
+        broker = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", conf],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (broker.terminate(), broker.wait(10)))
+
+        def broker_up():
+            import socket
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                return True
+            except OSError:
+                return False
+        wait_for(broker_up, timeout=10)
+        self.create({"id": "mq-auth", "name": "MQ auth", "type": "mqtt",
+                     "config": {"url": f"mqtt://127.0.0.1:{port}", "topic": "argus/e2e/auth",
+                                "username": "argus", "password": "wrong-password", "timeout_seconds": 5}})
+        status, _, result = self.server.json("POST", "/api/v1/notifications/channels/mq-auth/test")
+        self.assertFalse(result["delivered"])
+        letters = wait_for(lambda: self.dead_letters(channel="mq-auth"), timeout=20)
+        self.assertEqual(letters[0]["reason"], "permanent", letters[0])
+        self.assertEqual(letters[0]["attempts"], 1)
+        status, _, doc = self.server.json("PATCH", "/api/v1/notifications/channels/mq-auth",
+                                          {"config": {"password": "right-password"}})
+        self.assertEqual(status, 200, doc)
+        status, _, result = self.server.json("POST", "/api/v1/notifications/channels/mq-auth/test")
+        self.assertEqual(result, {"delivered": True})
+
     def test_refused_destination(self):
         self.create({"id": "hook-meta", "name": "m", "type": "webhook",
                      "config": {"url": "http://169.254.169.254/latest/meta-data"}})
