@@ -28,6 +28,8 @@ Api::Api(ApiDeps deps)
   add_stream_routes();
   add_job_routes();
   add_alert_routes();
+  add_notification_routes();
+  add_dlq_routes();
 }
 
 Api::~Api() = default;

@@ -39,6 +39,7 @@ class JobManager;
 }
 namespace alerts {
 class Engine;
+class DeliveryService;
 }
 }  // namespace argus
 
@@ -89,6 +90,8 @@ struct ApiDeps {
   // I/O thread per request; must be quick and thread-safe.
   std::function<nlohmann::json()> extra_stats;
   alerts::Engine* alert_engine = nullptr;  // optional: told to reload when rules change
+  // optional: channel test-sends and dead-letter requeues answer 503 without
+  alerts::DeliveryService* notifications = nullptr;
 };
 
 class Api {
@@ -123,6 +126,8 @@ class Api {
   void add_stats_route();
   Response system_stats(Request& req);
   void add_alert_routes();
+  void add_notification_routes();  // notifications.cpp
+  void add_dlq_routes();           // dlq.cpp
   Response route(Request& req);
   // Appends an audit line for `req`'s caller (outcome "ok", "denied" or "failed").
   void audit(const Request& req, const std::string& action, const std::string& target, const std::string& outcome,

@@ -28,6 +28,7 @@
 #include "bus/bus.h"
 #include "core/log.h"
 #include "core/url_guard.h"
+#include "alerts/delivery.h"
 #include "ingest/ingest.h"
 #include "jobs/job_manager.h"
 #include "jobs/scheduler.h"
@@ -192,6 +193,8 @@ struct App::Parts {
   std::unique_ptr<api::Gatekeeper> gate;
   std::unique_ptr<jobs::JobManager> jobs;
   std::unique_ptr<jobs::Scheduler> scheduler;  // retention and other periodic jobs
+  // --- notifications (issue 6 §3): channel delivery and dead letters; stopped before the store ---
+  std::unique_ptr<alerts::DeliveryService> notifications;
   std::unique_ptr<alerts::Engine> alert_engine;  // alerts: rules evaluated against the bus
   std::unique_ptr<bus::Subscription> camera_changes;
   std::thread camera_controller;
@@ -304,6 +307,7 @@ struct App::Parts {
     scheduler.reset();
     jobs.reset();
     alert_engine.reset();
+    notifications.reset();
     gate.reset();
     auth.reset();
     signing_keys.reset();
@@ -445,11 +449,21 @@ Result<std::unique_ptr<App>> App::create(Config config) {
 
   ARGUS_RETURN_IF_ERROR(parts->build_auth());
   ARGUS_RETURN_IF_ERROR(parts->build_jobs());
+  // --- notifications: senders vet destinations like webhooks (security.webhook_urls) ---
+  {
+    auto sender = alerts::make_sender(url_guard_policy(c.security, UrlUse::kWebhook));
+    if (!sender.ok()) return sender.status().with_context("notifications");
+    alerts::DeliveryOptions delivery;
+    delivery.config = c.notifications;
+    delivery.metrics = parts->metrics.get();
+    parts->notifications =
+        std::make_unique<alerts::DeliveryService>(delivery, parts->store.get(), std::move(sender).value());
+  }
   // --- alerts: the rule engine (subscribes to the bus now; started by App::start) ---
   {
     alerts::EngineOptions eo;
     eo.metrics = parts->metrics.get();
-    eo.sink = nullptr;  // the notification delivery service, once wired, goes here
+    eo.sink = parts->notifications.get();  // fires and resolves go to the rule's channels
     parts->alert_engine = std::make_unique<alerts::Engine>(parts->store.get(), parts->bus.get(), eo);
   }
   // Outbound URLs: camera sources are checked as they are created or changed; a remote
@@ -476,6 +490,7 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   deps.streams = parts->streams.get();
   deps.jobs = parts->jobs.get();
   deps.alert_engine = parts->alert_engine.get();
+  deps.notifications = parts->notifications.get();
   parts->api = std::make_unique<api::Api>(deps);
   api::Api* api = parts->api.get();
   parts->server = std::make_unique<api::HttpServer>(
@@ -485,7 +500,9 @@ Result<std::unique_ptr<App>> App::create(Config config) {
 
 Status App::start() {
   Parts& p = *parts_;
-  // Alerts first, so that the cameras' first status messages are evaluated.
+  // Delivery first (it requeues what the last stop kept), then alerts, so that the
+  // cameras' first status messages are evaluated and their alerts can be delivered.
+  ARGUS_RETURN_IF_ERROR(p.notifications->start());
   ARGUS_RETURN_IF_ERROR(p.alert_engine->start());
   p.camera_changes = p.bus->subscribe({.topics = {std::string(bus::kCameras)},
                                        .capacity = 4096,
@@ -524,6 +541,8 @@ void App::stop() {
   if (forced > 0) log::warn("closed connections still busy at the end of the grace period", {{"count", forced}});
   p.stop_jobs();
   p.alert_engine->stop();
+  // Finishes attempts in flight; what is still queued is kept as dead letters for the next start.
+  p.notifications->stop();
   p.stop_controller = true;
   p.camera_changes->close();
   if (p.camera_controller.joinable()) p.camera_controller.join();

@@ -486,6 +486,21 @@ const std::vector<Key>& schema() {
        duration([](Config& c) -> std::int64_t& { return c.jobs.rollup_interval_ms; }, 60'000, 86'400'000)},
       {"jobs.retention_days", "ARGUS_JOBS_RETENTION_DAYS", "integer 0..36500 (0 = keep forever)", "30",
        integer<int>([](Config& c) -> int& { return c.jobs.retention_days; }, 0, 36'500)},
+      // Notification delivery (alerts/delivery.h).
+      {"notifications.queue", "ARGUS_NOTIFICATIONS_QUEUE", "integer 1..100000", "1000",
+       integer<std::size_t>([](Config& c) -> std::size_t& { return c.notifications.queue; }, 1, 100'000)},
+      {"notifications.workers", "ARGUS_NOTIFICATIONS_WORKERS", "integer 1..32", "2",
+       integer<int>([](Config& c) -> int& { return c.notifications.workers; }, 1, 32)},
+      {"notifications.max_attempts", "ARGUS_NOTIFICATIONS_MAX_ATTEMPTS", "integer 1..100", "5",
+       integer<int>([](Config& c) -> int& { return c.notifications.max_attempts; }, 1, 100)},
+      {"notifications.backoff_initial", "ARGUS_NOTIFICATIONS_BACKOFF_INITIAL", "duration 10ms..1h", "1s",
+       duration([](Config& c) -> std::int64_t& { return c.notifications.backoff_initial_ms; }, 10, 3'600'000)},
+      {"notifications.backoff_max", "ARGUS_NOTIFICATIONS_BACKOFF_MAX", "duration 10ms..1d", "5m",
+       duration([](Config& c) -> std::int64_t& { return c.notifications.backoff_max_ms; }, 10, 86'400'000)},
+      {"notifications.breaker_threshold", "ARGUS_NOTIFICATIONS_BREAKER_THRESHOLD", "integer 1..1000", "5",
+       integer<int>([](Config& c) -> int& { return c.notifications.breaker_threshold; }, 1, 1000)},
+      {"notifications.breaker_cooldown", "ARGUS_NOTIFICATIONS_BREAKER_COOLDOWN", "duration 100ms..1h", "30s",
+       duration([](Config& c) -> std::int64_t& { return c.notifications.breaker_cooldown_ms; }, 100, 3'600'000)},
       // TLS for the HTTP server (api/tls.h).
       {"tls.mode", "ARGUS_TLS_MODE",
        "disabled|self_signed|provided (self_signed: a key and certificate made on first start under "
@@ -982,6 +997,16 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "retention_interval" << YAML::Value << std::to_string(jc.retention_interval_ms) + "ms";
   out << YAML::Key << "rollup_interval" << YAML::Value << std::to_string(jc.rollup_interval_ms) + "ms";
   out << YAML::Key << "retention_days" << YAML::Value << jc.retention_days;
+  out << YAML::EndMap;
+  const NotificationsConfig& nc = c.notifications;
+  out << YAML::Key << "notifications" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "queue" << YAML::Value << nc.queue;
+  out << YAML::Key << "workers" << YAML::Value << nc.workers;
+  out << YAML::Key << "max_attempts" << YAML::Value << nc.max_attempts;
+  out << YAML::Key << "backoff_initial" << YAML::Value << std::to_string(nc.backoff_initial_ms) + "ms";
+  out << YAML::Key << "backoff_max" << YAML::Value << std::to_string(nc.backoff_max_ms) + "ms";
+  out << YAML::Key << "breaker_threshold" << YAML::Value << nc.breaker_threshold;
+  out << YAML::Key << "breaker_cooldown" << YAML::Value << std::to_string(nc.breaker_cooldown_ms) + "ms";
   out << YAML::EndMap;
   auto string_seq = [&out](const std::vector<std::string>& items) {
     out << YAML::Flow << YAML::BeginSeq;

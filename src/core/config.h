@@ -112,6 +112,17 @@ struct JobsConfig {
   int retention_days = 30;                         // analytics and finished jobs kept; 0 = forever
 };
 
+// Notification delivery (alerts/delivery.h).
+struct NotificationsConfig {
+  std::size_t queue = 1000;                  // notifications scheduled (including retries); more are dead-lettered
+  int workers = 2;                           // attempts running at once
+  int max_attempts = 5;                      // attempts before a notification becomes a dead letter
+  std::int64_t backoff_initial_ms = 1000;    // the first retry waits up to this (full jitter)
+  std::int64_t backoff_max_ms = 300'000;     // the longest wait between attempts
+  int breaker_threshold = 5;                 // consecutive failures that open a channel's circuit
+  std::int64_t breaker_cooldown_ms = 30'000; // how long an open circuit waits before a trial
+};
+
 // TLS for the HTTP server (api/tls.h). load_config fills the defaults that depend on the
 // data directory and the machine: the file paths and the host names.
 enum class TlsMode { kDisabled, kSelfSigned, kProvided };
@@ -162,6 +173,7 @@ struct Config {
   PipelineSettings pipeline;
   IngestSettings ingest;
   JobsConfig jobs;
+  NotificationsConfig notifications;
   TlsConfig tls;
   SecurityConfig security;
   StreamsConfig streams;

@@ -185,6 +185,10 @@ std::uint16_t default_port(std::string_view scheme) {
   if (scheme == "https" || scheme == "wss") return 443;
   if (scheme == "rtsp") return 554;
   if (scheme == "rtsps") return 322;
+  if (scheme == "smtp") return 25;
+  if (scheme == "smtps") return 465;
+  if (scheme == "mqtt") return 1883;
+  if (scheme == "mqtts") return 8883;
   return 0;
 }
 

@@ -258,7 +258,37 @@ CREATE INDEX alerts_by_camera ON alerts (camera_id, started_at DESC, id DESC);
 CREATE INDEX alerts_by_resolved ON alerts (resolved_at);
 )sql";
 
-constexpr std::array<std::string_view, 6> kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6};
+// Version 7: notification channels and the dead-letter queue (alerts/delivery.h).
+// Channels keep their type's settings, secrets included, as one JSON object. Dead letters
+// list newest first, optionally by channel, kind or reason (ids increase).
+constexpr std::string_view kV7 = R"sql(
+CREATE TABLE notification_channels (
+  id          TEXT PRIMARY KEY NOT NULL,
+  name        TEXT NOT NULL,
+  type        TEXT NOT NULL,
+  enabled     INTEGER NOT NULL DEFAULT 1,
+  config      TEXT NOT NULL DEFAULT '{}',
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  version     INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE dead_letters (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind        TEXT NOT NULL,
+  channel_id  TEXT NOT NULL,
+  payload     TEXT NOT NULL,
+  error       TEXT NOT NULL DEFAULT '',
+  reason      TEXT NOT NULL DEFAULT '',
+  attempts    INTEGER NOT NULL DEFAULT 0,
+  created_at  INTEGER NOT NULL,
+  failed_at   INTEGER NOT NULL
+);
+CREATE INDEX dead_letters_by_channel ON dead_letters (channel_id, id DESC);
+CREATE INDEX dead_letters_by_kind ON dead_letters (kind, id DESC);
+CREATE INDEX dead_letters_by_reason ON dead_letters (reason, id DESC);
+)sql";
+
+constexpr std::array<std::string_view, 7> kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6, kV7};
 
 }  // namespace
 

@@ -119,6 +119,20 @@ class SqliteStore final : public Store {
   Result<AlertRecord> acknowledge_alert(const std::string& id, UnixMillis at, const std::string& by) override;
   Result<std::int64_t> delete_alerts_resolved_before(UnixMillis t) override;
 
+  // Notifications (sqlite_store_notify.cpp).
+  Result<NotificationChannelRecord> create_channel(NotificationChannelRecord channel) override;
+  Result<NotificationChannelRecord> get_channel(const std::string& id) override;
+  Result<Page<NotificationChannelRecord>> list_channels(const PageRequest& page) override;
+  Result<NotificationChannelRecord> update_channel(NotificationChannelRecord channel,
+                                                   std::optional<std::int64_t> expected_version) override;
+  Status delete_channel(const std::string& id) override;
+  Result<std::vector<std::int64_t>> add_dead_letters(std::vector<DeadLetterRecord> letters) override;
+  Result<DeadLetterRecord> get_dead_letter(std::int64_t id) override;
+  Result<Page<DeadLetterRecord>> list_dead_letters(const DeadLetterQuery& query) override;
+  Status delete_dead_letter(std::int64_t id) override;
+  Result<std::int64_t> delete_dead_letters(const DeadLetterFilter& filter) override;
+  Result<std::int64_t> count_dead_letters(const DeadLetterFilter& filter) override;
+
   Status check_health() override;
   // ResourceExhausted if the write queue is full (the barrier could not be queued).
   Status flush() override;

@@ -56,6 +56,48 @@ struct StoreStats {
   std::uint64_t writes_committed = 0;
 };
 
+// --- notifications (channels and dead letters; schema: see sqlite_migrations.cpp) ---
+// A notification channel as stored. `config` is the type's JSON object, secrets included:
+// the alerts module validates it and the API redacts it; the store only keeps it.
+struct NotificationChannelRecord {
+  std::string id;    // unique, a slug
+  std::string name;  // for people
+  std::string type;  // "webhook", "email", "mqtt"
+  bool enabled = true;
+  std::string config = "{}";  // a JSON object
+  UnixMillis created_at = 0;  // set by the store
+  UnixMillis updated_at = 0;  // set by the store
+  std::int64_t version = 0;   // 1 on create, + 1 on every update
+  bool operator==(const NotificationChannelRecord&) const = default;
+};
+
+// Something that could not be delivered, kept until an operator requeues or purges it.
+struct DeadLetterRecord {
+  std::int64_t id = 0;         // assigned by the store, increasing
+  std::string kind;            // what produced it: "notification"
+  std::string channel_id;      // the channel it was for
+  std::string payload;         // JSON: what to deliver again ({"kind","time","data"} for notifications)
+  std::string error;           // the last error
+  std::string reason;          // "exhausted", "permanent", "queue_full", "shutdown", "channel"
+  std::int64_t attempts = 0;   // delivery attempts made
+  UnixMillis created_at = 0;   // when it was first queued
+  UnixMillis failed_at = 0;    // when it became a dead letter (0 = the store's now)
+  bool operator==(const DeadLetterRecord&) const = default;
+};
+
+// Filters of the dead-letter list and of the bulk requeue and purge; "" = any.
+struct DeadLetterFilter {
+  std::string channel_id;
+  std::string kind;
+  std::string reason;
+};
+
+struct DeadLetterQuery {
+  DeadLetterFilter filter;
+  std::int64_t before_id = 0;  // paging: ids below this (0 = from the newest)
+  std::size_t limit = 50;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -241,6 +283,34 @@ class Store {
   virtual Result<AlertRecord> acknowledge_alert(const std::string& id, UnixMillis at, const std::string& by) = 0;
   // Retention: deletes resolved alerts that resolved before `t`; returns how many.
   virtual Result<std::int64_t> delete_alerts_resolved_before(UnixMillis t) = 0;
+  // --- notifications ---
+  // Channels. create: AlreadyExists if the id is taken; InvalidArgument if id, name or type
+  // is empty or config is not a JSON object. Sets created_at = updated_at = now, version 1.
+  virtual Result<NotificationChannelRecord> create_channel(NotificationChannelRecord channel) = 0;
+  // NotFound if absent.
+  virtual Result<NotificationChannelRecord> get_channel(const std::string& id) = 0;
+  // Ordered by id (the paging key).
+  virtual Result<Page<NotificationChannelRecord>> list_channels(const PageRequest& page) = 0;
+  // Replaces name, enabled and config (id, type and created_at are kept); updated_at = now,
+  // version + 1. NotFound if absent; FailedPrecondition if `expected_version` is set and
+  // differs.
+  virtual Result<NotificationChannelRecord> update_channel(NotificationChannelRecord channel,
+                                                           std::optional<std::int64_t> expected_version) = 0;
+  // NotFound if absent. Its dead letters stay (they name the channel id).
+  virtual Status delete_channel(const std::string& id) = 0;
+  // Dead letters. add: stores each (ids assigned, failed_at = now when 0) in one
+  // transaction and returns their ids in order. InvalidArgument if kind or channel_id is
+  // empty or payload is not JSON.
+  virtual Result<std::vector<std::int64_t>> add_dead_letters(std::vector<DeadLetterRecord> letters) = 0;
+  // NotFound if absent.
+  virtual Result<DeadLetterRecord> get_dead_letter(std::int64_t id) = 0;
+  // Newest first (id descending), filtered; next_after holds the last id when more follow.
+  virtual Result<Page<DeadLetterRecord>> list_dead_letters(const DeadLetterQuery& query) = 0;
+  // NotFound if absent.
+  virtual Status delete_dead_letter(std::int64_t id) = 0;
+  // Deletes every dead letter matching `filter`; returns how many.
+  virtual Result<std::int64_t> delete_dead_letters(const DeadLetterFilter& filter) = 0;
+  virtual Result<std::int64_t> count_dead_letters(const DeadLetterFilter& filter) = 0;
 
   // --- maintenance ---
   // Compacts and tunes the database (SQLite: PRAGMA optimize, VACUUM, then a truncating WAL

@@ -105,6 +105,17 @@ const std::vector<std::pair<std::string, std::string>> kJobsKeys = {
     {"jobs.retention_days", "ARGUS_JOBS_RETENTION_DAYS"},
 };
 
+// The notification delivery keys (NotificationsKeys* below).
+const std::vector<std::pair<std::string, std::string>> kNotificationsKeys = {
+    {"notifications.queue", "ARGUS_NOTIFICATIONS_QUEUE"},
+    {"notifications.workers", "ARGUS_NOTIFICATIONS_WORKERS"},
+    {"notifications.max_attempts", "ARGUS_NOTIFICATIONS_MAX_ATTEMPTS"},
+    {"notifications.backoff_initial", "ARGUS_NOTIFICATIONS_BACKOFF_INITIAL"},
+    {"notifications.backoff_max", "ARGUS_NOTIFICATIONS_BACKOFF_MAX"},
+    {"notifications.breaker_threshold", "ARGUS_NOTIFICATIONS_BREAKER_THRESHOLD"},
+    {"notifications.breaker_cooldown", "ARGUS_NOTIFICATIONS_BREAKER_COOLDOWN"},
+};
+
 // The stream keys (StreamsKeys* below).
 const std::vector<std::pair<std::string, std::string>> kStreamsKeys = {
     {"streams.ring_size", "ARGUS_STREAMS_RING_SIZE"},
@@ -122,6 +133,7 @@ const std::vector<std::pair<std::string, std::string>> kKeys = [] {
   all.insert(all.end(), kPipelineKeys.begin(), kPipelineKeys.end());
   all.insert(all.end(), kSecurityKeys.begin(), kSecurityKeys.end());
   all.insert(all.end(), kJobsKeys.begin(), kJobsKeys.end());
+  all.insert(all.end(), kNotificationsKeys.begin(), kNotificationsKeys.end());
   all.insert(all.end(), kStreamsKeys.begin(), kStreamsKeys.end());
   return all;
 }();
@@ -338,7 +350,7 @@ TEST_F(ConfigTest, UnknownTopLevelKeyListsAllowedKeys) {
   EXPECT_THAT(
       msg,
       HasSubstr(
-          "allowed top-level keys: auth, cameras, data_dir, detector, ingest, jobs, log, pipeline, security, server, store, streams, "
+          "allowed top-level keys: auth, cameras, data_dir, detector, ingest, jobs, log, notifications, pipeline, security, server, store, streams, "
           "tls"));
 }
 
@@ -844,6 +856,39 @@ TEST_F(ConfigTest, JobsKeysDefaultsEnvironmentAndErrors) {
   EXPECT_THAT(m, HasSubstr("jobs.rollup_interval"));
   EXPECT_THAT(m, HasSubstr("jobs.retention_days"));
   EXPECT_THAT(m, HasSubstr("between 0 and 36500"));
+}
+
+TEST_F(ConfigTest, NotificationsKeysDefaultsFileEnvironmentAndErrors) {
+  Config d = load_ok({});
+  EXPECT_EQ(d.notifications.queue, 1000u);
+  EXPECT_EQ(d.notifications.workers, 2);
+  EXPECT_EQ(d.notifications.max_attempts, 5);
+  EXPECT_EQ(d.notifications.backoff_initial_ms, 1000);
+  EXPECT_EQ(d.notifications.backoff_max_ms, 300'000);
+  EXPECT_EQ(d.notifications.breaker_threshold, 5);
+  EXPECT_EQ(d.notifications.breaker_cooldown_ms, 30'000);
+
+  ConfigSources s;
+  s.env = {{"ARGUS_NOTIFICATIONS_QUEUE", "10"}, {"ARGUS_NOTIFICATIONS_BACKOFF_INITIAL", "250ms"}};
+  Config c = load_ok(s);
+  EXPECT_EQ(c.notifications.queue, 10u);
+  EXPECT_EQ(c.notifications.backoff_initial_ms, 250);
+
+  Config f = load_ok(file_sources("notifications:\n  workers: 4\n  max_attempts: 8\n  backoff_max: 1h\n"
+                                  "  breaker_threshold: 3\n  breaker_cooldown: 2m\n"));
+  EXPECT_EQ(f.notifications.workers, 4);
+  EXPECT_EQ(f.notifications.max_attempts, 8);
+  EXPECT_EQ(f.notifications.backoff_max_ms, 3'600'000);
+  EXPECT_EQ(f.notifications.breaker_threshold, 3);
+  EXPECT_EQ(f.notifications.breaker_cooldown_ms, 120'000);
+
+  ConfigSources bad;
+  bad.flags = {{"notifications.queue", "0"}, {"notifications.max_attempts", "lots"},
+               {"notifications.backoff_initial", "1ms"}};
+  std::string m = load_error(bad);
+  EXPECT_THAT(m, HasSubstr("notifications.queue"));
+  EXPECT_THAT(m, HasSubstr("notifications.max_attempts"));
+  EXPECT_THAT(m, HasSubstr("notifications.backoff_initial"));
 }
 
 TEST_F(ConfigTest, StreamsKeysDefaultsFileEnvironmentAndErrors) {

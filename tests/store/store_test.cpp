@@ -1251,7 +1251,7 @@ TEST_F(StoreTest, UpgradesAVersion1DatabaseKeepingItsCameras) {
     EXPECT_EQ(raw.query_text("SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_schema "
                              "WHERE type = 'table' ORDER BY name)"),
               "alert_rules,alerts,api_keys,audit_log,cameras,counts,counts_daily,counts_hourly,counts_rollup,"
-              "detections,events,jobs,refresh_tokens,sqlite_sequence,users");
+              "dead_letters,detections,events,jobs,notification_channels,refresh_tokens,sqlite_sequence,users");
   }
   Result<Camera> got = store->get_camera("legacy");
   ASSERT_TRUE(got.ok()) << got.status().to_string();
