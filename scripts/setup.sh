@@ -21,6 +21,8 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 curl wrk nginx-light python3-fastapi python3-uvicorn mosquitto mosquitto-clients
+  # the MQTT bridge (libmosquitto) and its end-to-end subscriber
+  libmosquitto-dev python3-paho-mqtt
   # tests generate small ONNX models themselves
   python3-onnx python3-numpy
   # a real RTSP server for the RTSP camera tests (GStreamer's gst-rtsp-server from Python)
