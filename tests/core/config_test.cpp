@@ -359,7 +359,7 @@ TEST_F(ConfigTest, UnknownTopLevelKeyListsAllowedKeys) {
   EXPECT_THAT(
       msg,
       HasSubstr(
-          "allowed top-level keys: auth, cameras, data_dir, detector, ingest, jobs, log, pipeline, security, server, store, streams, "
+          "allowed top-level keys: auth, cameras, data_dir, detector, ingest, jobs, log, mqtt, pipeline, security, server, store, streams, "
           "tls"));
 }
 
