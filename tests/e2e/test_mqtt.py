@@ -21,14 +21,19 @@ from test_pipeline import jpeg_bytes, make_models
 
 
 class Broker:
-    """mosquitto on 127.0.0.1:<port>, anonymous, no persistence."""
+    """mosquitto on 127.0.0.1:<port>, anonymous. Persistent (in its temporary directory), so
+    a persistent subscriber session survives a broker restart and receives what was
+    published before it reconnected."""
 
     def __init__(self, port=None):
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="argus-mqtt-")
         self.conf = os.path.join(self.dir, "mosquitto.conf")
+        # As root, mosquitto would switch to its own user, which cannot write the directory.
+        user = "user root\n" if os.geteuid() == 0 else ""
         with open(self.conf, "w") as f:
-            f.write(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            f.write(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+                    f"persistence true\npersistence_location {self.dir}/\n{user}"
                     "log_dest stderr\nlog_type error\n")
         self.proc = None
 
@@ -67,13 +72,15 @@ class Subscriber:
     start() returns once the broker's retained messages have all arrived (a marker
     published after the subscription comes back after them)."""
 
-    def __init__(self, port):
+    def __init__(self, port, client_id=""):
+        """With a client_id the session is persistent (QoS 1): the broker keeps messages for
+        it while it is disconnected."""
         self.port = port
         self.messages = []
         self.lock = threading.Lock()
         self.marker = f"argus-e2e/marker/{os.getpid()}/{id(self)}"
         self.marker_seen = threading.Event()
-        self.client = mqtt.Client(client_id="", clean_session=True)
+        self.client = mqtt.Client(client_id=client_id, clean_session=not client_id)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(min_delay=1, max_delay=1)
@@ -114,6 +121,11 @@ class Subscriber:
 
     def wait_payload(self, topic, payload, timeout=30):
         return wait_for(lambda: (self.last(topic) or (None,))[0] == payload, timeout=timeout, interval=0.05)
+
+    def wait_seen(self, topic, payload, timeout=30):
+        """Waits until `payload` was published on `topic` at some point."""
+        return wait_for(lambda: any(t == topic and p == payload for t, p, _ in self.all()), timeout=timeout,
+                        interval=0.05)
 
     def events(self, prefix="argus"):
         return [json.loads(p) for t, p, _ in self.all() if t == f"{prefix}/events"]
@@ -160,10 +172,9 @@ class MqttBridge(unittest.TestCase):
 
     def test_bridge_end_to_end(self):
         s = self.start_server()
-        sub = Subscriber(self.broker.port).start()
+        sub = Subscriber(self.broker.port, client_id="e2e-persistent").start()
         self.addCleanup(sub.close)
         sub.wait_payload("argus/available", "online")
-        self.assertTrue(sub.last("argus/available")[1], "available is retained")
 
         # A push camera with a zone over the whole picture and a line.
         body = camera("gate", source={"kind": "push"},
@@ -174,7 +185,6 @@ class MqttBridge(unittest.TestCase):
         cfg_topic = "homeassistant/sensor/argus_gate/person_count/config"
         wait_for(lambda: sub.last(cfg_topic) and sub.last(cfg_topic)[0] != "")
         cfg = json.loads(sub.last(cfg_topic)[0])
-        self.assertTrue(sub.last(cfg_topic)[1])
         self.assertEqual(cfg["state_topic"], "argus/gate/person")
         self.assertEqual(cfg["availability_topic"], "argus/available")
         self.assertEqual(cfg["device"]["manufacturer"], "Argus")
@@ -185,18 +195,25 @@ class MqttBridge(unittest.TestCase):
         occ = json.loads(wait_for(
             lambda: sub.last("homeassistant/binary_sensor/argus_gate/all_person_occupancy/config"))[0])
         self.assertEqual(occ["device_class"], "occupancy")
-        wait_for(lambda: sub.last("argus/gate/door/in") == ("0", True))
+        wait_for(lambda: (sub.last("argus/gate/door/in") or ("",))[0] == "0")
+        # A subscriber arriving now gets the configuration and the state as retained messages.
+        fresh = Subscriber(self.broker.port).start()
+        fresh.close()
+        self.assertEqual(fresh.last(cfg_topic), (sub.last(cfg_topic)[0], True))
+        self.assertEqual(fresh.last("argus/gate/door/in"), ("0", True))
+        self.assertEqual(fresh.last("argus/available"), ("online", True))
 
         # Frames with a person: new/update/end with one id; counts go 1 then 0.
         self.push("gate", n=10)
-        sub.wait_payload("argus/gate/person", "1")
-        sub.wait_payload("argus/gate/all/person", "1")
-        sub.wait_payload("argus/gate/status", "online")
+        sub.wait_seen("argus/gate/person", "1")
+        sub.wait_seen("argus/gate/all/person", "1")
+        sub.wait_seen("argus/gate/status", "online")
         sub.wait_payload("argus/gate/person", "0")  # no more frames: the track times out
         sub.wait_payload("argus/gate/all/person", "0")
         evs = wait_for(lambda: [e for e in sub.events() if e["type"] == "end"] and sub.events())
         ids = {e["after"]["id"] for e in evs}
         self.assertEqual(len(ids), 1, evs)
+        event_id = next(iter(ids))
         self.assertEqual(evs[0]["type"], "new")
         self.assertEqual(evs[-1]["type"], "end")
         self.assertIsNone(evs[0]["after"]["end_time"])
@@ -208,7 +225,7 @@ class MqttBridge(unittest.TestCase):
         for e in evs[1:]:
             self.assertIn(e["type"], ("update", "end"))
         # The stored event is the same object.
-        status, _, stored = s.json("GET", f"/api/v1/events/{ids.pop()}")
+        status, _, stored = s.json("GET", f"/api/v1/events/{event_id}")
         self.assertEqual(status, 200)
         self.assertEqual(stored["camera"], "gate")
 
@@ -228,14 +245,14 @@ class MqttBridge(unittest.TestCase):
         self.push("gate", n=10)
         wait_for(lambda: len(s.json("GET", "/api/v1/events?camera=gate")[2]["items"]) > before)
         offline_ids = {e["id"] for e in s.json("GET", "/api/v1/events?camera=gate")[2]["items"]}
+        ids_before = {e["after"]["id"] for e in evs}
         self.broker.start()
+        # The persistent session gets what the bridge published on reconnect, whenever that was.
+        arrived = wait_for(lambda: {e["after"]["id"] for e in sub.events()} & (offline_ids - ids_before))
+        self.assertTrue(arrived)
         sub2 = Subscriber(self.broker.port).start()
         self.addCleanup(sub2.close)
         sub2.wait_payload("argus/available", "online")
-        new_ids = wait_for(lambda: {e["after"]["id"] for e in sub2.events() + sub.events()} & offline_ids - {
-            e["after"]["id"] for e in evs})
-        self.assertTrue(new_ids)
-        # Retained state is back on the restarted broker (it kept nothing).
         wait_for(lambda: sub2.last(cfg_topic) and sub2.last(cfg_topic)[0] != "")
         _, _, metrics = s.request("GET", "/metrics")
         self.assertIn(b"argus_mqtt_reconnects_total 1", metrics)
@@ -251,7 +268,9 @@ class MqttBridge(unittest.TestCase):
         # kill -9: the broker publishes the last will (offline, retained).
         s.stop(signal.SIGKILL)
         late.wait_payload("argus/available", "offline")
-        self.assertEqual(late.last("argus/available"), ("offline", True))
+        after_kill = Subscriber(self.broker.port).start()
+        after_kill.close()
+        self.assertEqual(after_kill.last("argus/available"), ("offline", True), "the will is retained")
         # A restart says online again.
         self.start_server()
         late.wait_payload("argus/available", "online")
