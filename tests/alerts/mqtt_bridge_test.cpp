@@ -7,6 +7,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <set>
 #include <thread>
 
@@ -436,6 +439,44 @@ TEST_F(MqttBridgeTest, UnreachableBrokerIsNotAnErrorAndStopIsPrompt) {
   bridge_->stop();
   // Not a timing assertion on performance: stop must not wait for a broker that is not there.
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+}
+
+// mqtts:// with a CA file, a user and a password read from a file, against a broker that
+// refuses anonymous clients on its TLS listener (a plain anonymous listener on another
+// port lets the test's subscriber watch).
+TEST_F(MqttBridgeTest, TlsWithPasswordFromAFile) {
+  testing::MosquittoBroker tls_broker;
+  const std::string dir = tls_broker.dir().path().string();
+  testing::write_file(dir + "/san.ext", "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+  const std::string make_certs =
+      "cd '" + dir + "' && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
+      "-subj /CN=argus-test-ca 2>/dev/null && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
+      "-subj /CN=localhost 2>/dev/null && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+      "-out server.pem -days 2 -extfile san.ext 2>/dev/null && mosquitto_passwd -b -c passwd argus s3cret";
+  ASSERT_EQ(std::system(make_certs.c_str()), 0);
+  const std::uint16_t plain = testing::free_port();
+  const std::string conf = "per_listener_settings true\n"
+                           "listener " + std::to_string(tls_broker.port()) + " 127.0.0.1\n"
+                           "cafile " + dir + "/ca.pem\ncertfile " + dir + "/server.pem\nkeyfile " + dir + "/server.key\n"
+                           "allow_anonymous false\npassword_file " + dir + "/passwd\n"
+                           "listener " + std::to_string(plain) + " 127.0.0.1\nallow_anonymous true\n" +
+                           (::geteuid() == 0 ? "user root\n" : "") + "persistence false\nlog_dest stderr\nlog_type error\n";
+  ASSERT_TRUE(tls_broker.start_with(conf));
+  testing::MqttRecorder rec(plain);
+  ASSERT_TRUE(rec.start());
+
+  testing::write_file(dir + "/bridge-password", "s3cret\n");
+  MqttBridgeOptions o = options();
+  o.config.url = "mqtts://localhost:" + std::to_string(tls_broker.port());
+  o.config.ca_file = dir + "/ca.pem";
+  o.config.username = "argus";
+  o.config.password_file = dir + "/bridge-password";
+  start_bridge(o);
+  ASSERT_TRUE(wait_stats([](const MqttBridgeStats& s) { return s.connected; }));
+  EXPECT_TRUE(rec.wait_for("argus/available", "online"));
+  EXPECT_TRUE(rec.wait_for("argus/front/person", "0"));
+  bridge_->stop();
+  EXPECT_TRUE(rec.wait_for("argus/available", "offline"));
 }
 
 TEST_F(MqttBridgeTest, CreateRejectsBadSettings) {

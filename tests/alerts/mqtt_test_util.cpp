@@ -33,18 +33,18 @@ bool port_accepts(std::uint16_t port) {
 
 }  // namespace
 
-MosquittoBroker::MosquittoBroker(std::uint16_t port, bool persistent)
-    : port_(port == 0 ? free_port() : port), persistent_(persistent) {}
+MosquittoBroker::MosquittoBroker(std::uint16_t port) : port_(port == 0 ? free_port() : port) {}
 
 MosquittoBroker::~MosquittoBroker() { stop(); }
 
 bool MosquittoBroker::start() {
+  return start_with("listener " + std::to_string(port_) + " 127.0.0.1\nallow_anonymous true\npersistence false\n" +
+                    "log_dest stderr\nlog_type error\n");
+}
+
+bool MosquittoBroker::start_with(const std::string& config) {
   const std::string conf = dir_.file("mosquitto.conf");
-  std::string persistence = "persistence false\n";
-  // As root, mosquitto would switch to its own user, which cannot write the test directory.
-  if (persistent_) persistence = "persistence true\npersistence_location " + dir_.path().string() + "/\n" + (::geteuid() == 0 ? "user root\n" : "");
-  write_file(conf, "listener " + std::to_string(port_) + " 127.0.0.1\nallow_anonymous true\n" + persistence +
-                       "log_dest stderr\nlog_type error\n");
+  write_file(conf, config);
   std::vector<std::string> argv = {"mosquitto", "-c", conf};
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());

@@ -19,17 +19,19 @@ struct mosquitto;
 
 namespace argus::testing {
 
-// `mosquitto -c <config>` listening on 127.0.0.1:<port>, anonymous; without persistence
-// unless asked (then sessions and retained messages survive a stop and start).
+// `mosquitto -c <config>` listening on 127.0.0.1:<port>, anonymous, no persistence.
 class MosquittoBroker {
  public:
-  explicit MosquittoBroker(std::uint16_t port = 0, bool persistent = false);
+  explicit MosquittoBroker(std::uint16_t port = 0);
   ~MosquittoBroker();
   MosquittoBroker(const MosquittoBroker&) = delete;
   MosquittoBroker& operator=(const MosquittoBroker&) = delete;
 
   // Starts the broker and waits until it accepts TCP connections; false if it did not.
   bool start();
+  // Starts it with this configuration text instead (it must listen on port()).
+  bool start_with(const std::string& config);
+  const TempDir& dir() const { return dir_; }
   // SIGTERM and wait (a clean broker shutdown).
   void stop();
   std::uint16_t port() const { return port_; }
@@ -38,7 +40,6 @@ class MosquittoBroker {
  private:
   TempDir dir_;
   std::uint16_t port_;
-  bool persistent_;
   pid_t pid_ = -1;
 };
 
@@ -51,8 +52,7 @@ struct MqttMessage {
 // Subscribes to "#" and records every message. Thread-safe accessors.
 class MqttRecorder {
  public:
-  // With a client id, the session is persistent (clean_session false, QoS 1): a
-  // persistent broker queues messages for it while it is disconnected.
+  // With a client id, the session is persistent (clean_session false).
   explicit MqttRecorder(std::uint16_t port, std::string topic = "#", std::string client_id = "");
   ~MqttRecorder();
   MqttRecorder(const MqttRecorder&) = delete;
