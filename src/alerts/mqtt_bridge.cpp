@@ -30,6 +30,9 @@ constexpr std::size_t kWindow = 256;
 constexpr std::int64_t kConnectTimeoutMs = 10'000;
 // Open objects remembered for the before/after documents and the counts.
 constexpr std::size_t kMaxOpenEvents = 10'000;
+// How long after connecting the bridge listens for discovery configs left by cameras that
+// were deleted while it was away.
+constexpr std::int64_t kSweepMs = 5000;
 // Bus messages translated per loop iteration before the network gets its turn again.
 constexpr int kBusBatch = 1000;
 
@@ -134,6 +137,7 @@ struct MqttBridge::State {
   std::map<std::string, OpenEvent> events;  // by event id
   UnixMillis started_at = 0;
   UnixMillis next_stats = 0;
+  UnixMillis sweep_until = 0;  // > 0 while subscribed to the discovery configs (see sweep)
 
   UnixMillis now() const { return options.clock->now_ms(); }
   const MqttConfig& cfg() const { return options.config; }
@@ -215,6 +219,7 @@ struct MqttBridge::State {
     }
     conn = Conn::kDown;
     connected = false;
+    sweep_until = 0;
     if (connected_gauge != nullptr) connected_gauge->set(0);
     inflight.clear();
     if (backoff_ms <= 0) backoff_ms = options.reconnect_initial_ms;
@@ -254,6 +259,40 @@ struct MqttBridge::State {
     for (const auto& [t, p] : retained) backlog.push_back({t, p, true});
     for (auto& m : rest) backlog.push_back(std::move(m));
     next_stats = now();  // stats follow at once (when the backlog has room)
+    if (cfg().discovery) {
+      bool ok = true;
+      for (const char* component : {"sensor", "binary_sensor"}) {
+        ok = ok && client->subscribe(cfg().discovery_prefix + "/" + component + "/+/+/config", 1).ok();
+      }
+      sweep_until = ok ? now() + kSweepMs : 0;
+    }
+  }
+
+  // A retained discovery config of ours (our node prefix, our availability topic) for an
+  // object we no longer have: a camera (or zone, line, label) deleted while we were away.
+  void on_message(const std::string& topic, const std::string& payload) {
+    if (sweep_until == 0 || payload.empty() || retained.count(topic) != 0) return;
+    const std::string head = cfg().discovery_prefix + "/";
+    if (topic.rfind(head, 0) != 0) return;
+    std::string rest = topic.substr(head.size());  // component/node/object/config
+    std::size_t a = rest.find('/');
+    std::size_t b = a == std::string::npos ? a : rest.find('/', a + 1);
+    if (b == std::string::npos) return;
+    const std::string node = rest.substr(a + 1, b - a - 1);
+    if (node.rfind(node_prefix + "_", 0) != 0) return;
+    Json doc = Json::parse(payload, nullptr, false);
+    if (!doc.is_object() || doc.value("availability_topic", "") != available_topic) return;
+    log::info("MQTT: removing a stale discovery config", {{"topic", topic}});
+    enqueue({topic, "", true});
+  }
+
+  void end_sweep() {
+    if (sweep_until == 0 || now() < sweep_until) return;
+    sweep_until = 0;
+    if (conn != Conn::kUp) return;
+    for (const char* component : {"sensor", "binary_sensor"}) {
+      (void)client->unsubscribe(cfg().discovery_prefix + "/" + component + "/+/+/config");
+    }
   }
 
   void on_disconnect(int rc) {
@@ -687,6 +726,7 @@ struct MqttBridge::State {
       drain_bus(wait);
       flush_pending_updates(false);
       if (conn == Conn::kUp && now() >= next_stats) enqueue_stats();
+      end_sweep();
       network(std::chrono::milliseconds(down ? 0 : 50));
       backlog_size = backlog.size();
     }
@@ -779,6 +819,7 @@ Result<std::unique_ptr<MqttBridge>> MqttBridge::create(const MqttBridgeOptions& 
   cb.on_connect = [st](int code) { st->on_connect(code); };
   cb.on_disconnect = [st](int rc) { st->on_disconnect(rc); };
   cb.on_publish = [st](int mid) { st->on_publish(mid); };
+  cb.on_message = [st](const std::string& topic, const std::string& payload, bool) { st->on_message(topic, payload); };
   auto client = MqttClient::create(co, std::move(cb));
   if (!client.ok()) return client.status();
   s->client = std::move(client).value();

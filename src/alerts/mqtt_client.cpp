@@ -108,6 +108,13 @@ Result<std::unique_ptr<MqttClient>> MqttClient::create(const MqttClientOptions& 
     auto* me = static_cast<MqttClient*>(self);
     if (me->callbacks_.on_publish) me->callbacks_.on_publish(mid);
   });
+  mosquitto_message_callback_set(m, [](struct mosquitto*, void* self, const struct mosquitto_message* msg) {
+    auto* me = static_cast<MqttClient*>(self);
+    if (!me->callbacks_.on_message || msg == nullptr || msg->topic == nullptr) return;
+    std::string payload;
+    if (msg->payloadlen > 0) payload.assign(static_cast<const char*>(msg->payload), static_cast<std::size_t>(msg->payloadlen));
+    me->callbacks_.on_message(msg->topic, payload, msg->retain);
+  });
   return c;
 }
 
@@ -139,6 +146,18 @@ Result<int> MqttClient::publish(const std::string& topic, const std::string& pay
     return Status::unavailable(std::string("MQTT publish: ") + mosquitto_strerror(rc));
   }
   return Status::invalid_argument("MQTT publish to " + topic + ": " + mosquitto_strerror(rc));
+}
+
+Status MqttClient::subscribe(const std::string& filter, int qos) {
+  int rc = mosquitto_subscribe(m_, nullptr, filter.c_str(), qos);
+  if (rc == MOSQ_ERR_SUCCESS) return Status();
+  return Status::unavailable("MQTT subscribe " + filter + ": " + mosquitto_strerror(rc));
+}
+
+Status MqttClient::unsubscribe(const std::string& filter) {
+  int rc = mosquitto_unsubscribe(m_, nullptr, filter.c_str());
+  if (rc == MOSQ_ERR_SUCCESS) return Status();
+  return Status::unavailable("MQTT unsubscribe " + filter + ": " + mosquitto_strerror(rc));
 }
 
 void MqttClient::disconnect() { mosquitto_disconnect(m_); }

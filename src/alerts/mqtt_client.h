@@ -46,6 +46,7 @@ struct MqttClientCallbacks {
   std::function<void(int connack_code)> on_connect;  // 0 = accepted
   std::function<void(int rc)> on_disconnect;         // 0 = we asked for it
   std::function<void(int mid)> on_publish;           // QoS 1: PUBACK received; QoS 0: written
+  std::function<void(const std::string& topic, const std::string& payload, bool retained)> on_message;
 };
 
 class MqttClient {
@@ -64,6 +65,9 @@ class MqttClient {
   Status loop(std::chrono::milliseconds timeout);
   // Queues a message; returns its message id. Unavailable when not connected.
   Result<int> publish(const std::string& topic, const std::string& payload, int qos, bool retain);
+  // Subscribes to / unsubscribes from a topic filter. Unavailable when not connected.
+  Status subscribe(const std::string& filter, int qos);
+  Status unsubscribe(const std::string& filter);
   // Sends DISCONNECT (the broker then drops the last will).
   void disconnect();
 

@@ -363,6 +363,34 @@ TEST_F(MqttBridgeTest, DiscoveryFollowsCameraChangesAndDeletion) {
   EXPECT_GT(front, 10u);
 }
 
+// Discovery configs of a camera deleted while the bridge was away are removed on connect;
+// other integrations' configs are left alone.
+TEST_F(MqttBridgeTest, StaleDiscoveryConfigsAreRemovedOnConnect) {
+  const std::string port = std::to_string(broker_.port());
+  auto retain = [&](const std::string& topic, const std::string& payload) {
+    std::string cmd = "mosquitto_pub -h 127.0.0.1 -p " + port + " -q 1 -r -t '" + topic + "' -m '" + payload + "'";
+    return std::system(cmd.c_str());
+  };
+  const std::string ghost = "homeassistant/sensor/argus_ghost/person_count/config";
+  const std::string foreign = "homeassistant/sensor/zigbee_lamp/power/config";
+  const std::string other_instance = "homeassistant/sensor/argus_elsewhere/status/config";
+  ASSERT_EQ(retain(ghost, R"({"availability_topic":"argus/available","state_topic":"argus/ghost/person"})"), 0);
+  ASSERT_EQ(retain(foreign, R"({"availability_topic":"zigbee/available"})"), 0);
+  ASSERT_EQ(retain(other_instance, R"({"availability_topic":"site2/available"})"), 0);
+  start_bridge(options());
+  testing::MqttRecorder rec(broker_.port());
+  ASSERT_TRUE(rec.start());
+  ASSERT_TRUE(rec.wait_for(ghost, ""));
+  // A subscriber arriving now: the stale config is gone, the others and ours are there.
+  testing::MqttRecorder late(broker_.port());
+  ASSERT_TRUE(late.start());
+  MqttMessage m;
+  EXPECT_FALSE(late.last(ghost, &m)) << m.payload;
+  EXPECT_TRUE(late.last(foreign, &m));
+  EXPECT_TRUE(late.last(other_instance, &m));
+  EXPECT_TRUE(late.last("homeassistant/sensor/argus_front/person_count/config", &m));
+}
+
 TEST_F(MqttBridgeTest, BrokerRestartReconnectsAndDeliversTheBacklog) {
   MqttBridgeOptions o = options();
   o.config.backlog = 5;

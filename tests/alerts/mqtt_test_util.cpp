@@ -131,7 +131,12 @@ bool MqttRecorder::start(std::chrono::milliseconds timeout) {
     mosquitto_publish(m, nullptr, me->marker_.c_str(), 1, "x", 1, false);
   });
   mosquitto_reconnect_delay_set(m_, 1, 1, false);
-  if (mosquitto_connect(m_, "127.0.0.1", port_, 30) != MOSQ_ERR_SUCCESS) return false;
+  // A broker with several listeners may open this one a moment after the first.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (mosquitto_connect(m_, "127.0.0.1", port_, 30) != MOSQ_ERR_SUCCESS) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   if (mosquitto_loop_start(m_) != MOSQ_ERR_SUCCESS) return false;
   std::unique_lock lock(mu_);
   return cv_.wait_for(lock, timeout, [this] { return marker_seen_; });
