@@ -14,7 +14,9 @@
 // and, with discovery on, Home Assistant discovery configs (retained) under
 // <discovery_prefix>/{sensor,binary_sensor}/<node>/<object>/config for every camera,
 // replaced when a camera changes and removed (empty retained payload) when it is deleted or
-// loses a zone, line or label.
+// loses a zone, line or label. For 5 s after each connect the bridge also listens to the
+// discovery configs on the broker and removes those of its own (its node prefix and
+// availability topic) that it no longer has: cameras deleted while it was away.
 //
 // Threading: the bridge subscribes to the bus topics events, counts and cameras; the bus
 // gives it its own bounded queue, so publishers never wait for it. One bridge thread owns
