@@ -66,10 +66,10 @@ std::vector<std::string> string_list(const Json& j) {
 struct CameraModel {
   Camera camera;
   std::string status;
-  std::map<std::string, std::int64_t> labels;                           // label -> objects now
-  std::map<std::pair<std::string, std::string>, std::int64_t> zones;    // (zone, label) -> objects now
+  std::map<std::string, std::int64_t> labels;                          // label -> objects now
+  std::map<std::pair<std::string, std::string>, std::int64_t> zones;   // (zone, label) -> objects now
   std::map<std::string, std::pair<std::int64_t, std::int64_t>> lines;  // line -> (in, out) totals
-  std::set<std::string> topics;                                         // retained topics it owns
+  std::set<std::string> topics;                                        // retained topics it owns
 };
 
 struct OpenEvent {
@@ -210,8 +210,7 @@ struct MqttBridge::State {
 
   void connection_down(const std::string& reason) {
     if (conn == Conn::kUp) {
-      log::warn("MQTT connection lost; reconnecting with backoff",
-                {{"reason", reason}, {"backlog", backlog.size()}});
+      log::warn("MQTT connection lost; reconnecting with backoff", {{"reason", reason}, {"backlog", backlog.size()}});
       outage_logged = true;
     } else if (!outage_logged) {
       log::warn("MQTT broker unreachable; retrying with backoff", {{"reason", reason}, {"url", cfg().url}});
@@ -705,15 +704,9 @@ struct MqttBridge::State {
     const UnixMillis t = now();
     next_stats = t + cfg().stats_interval_ms;
     if (stream_queued >= cfg().backlog) return;
-    Json doc{{"time", format_rfc3339(t)},
-             {"uptime_s", (t - started_at) / 1000},
-             {"version", options.sw_version},
-             {"cameras", cameras.size()},
-             {"open_events", events.size()},
-             {"connected", conn == Conn::kUp},
-             {"backlog", backlog.size()},
-             {"published", published.load()},
-             {"dropped", dropped.load()},
+    Json doc{{"time", format_rfc3339(t)},      {"uptime_s", (t - started_at) / 1000}, {"version", options.sw_version},
+             {"cameras", cameras.size()},      {"open_events", events.size()},        {"connected", conn == Conn::kUp},
+             {"backlog", backlog.size()},      {"published", published.load()},       {"dropped", dropped.load()},
              {"reconnects", reconnects.load()}};
     enqueue({stats_topic, doc.dump(), false});
   }
@@ -829,8 +822,8 @@ Result<std::unique_ptr<MqttBridge>> MqttBridge::create(const MqttBridgeOptions& 
     s->connected_gauge = &r.gauge("argus_mqtt_connected", "1 while the MQTT bridge is connected to its broker.");
     s->published_counter =
         &r.counter("argus_mqtt_messages_published_total", "MQTT messages the broker accepted (QoS 1) or sent (QoS 0).");
-    s->dropped_counter = &r.counter("argus_mqtt_messages_dropped_total",
-                                    "MQTT messages lost to a full backlog or a full bus queue.");
+    s->dropped_counter =
+        &r.counter("argus_mqtt_messages_dropped_total", "MQTT messages lost to a full backlog or a full bus queue.");
     s->reconnects_counter =
         &r.counter("argus_mqtt_reconnects_total", "MQTT connections made again after a lost connection.");
     s->connected_gauge->set(0);
@@ -845,17 +838,19 @@ MqttBridge::~MqttBridge() { stop(); }
 Status MqttBridge::start() {
   State& s = *s_;
   if (s.started) return Status::failed_precondition("MQTT bridge already started");
-  s.sub = s.bus->subscribe({.topics = {std::string(bus::kEvents), std::string(bus::kCounts), std::string(bus::kCameras)},
-                            .capacity = s.options.bus_queue,
-                            .overflow = OverflowPolicy::kDropOldest,
-                            .name = "mqtt-bridge"});
+  s.sub =
+      s.bus->subscribe({.topics = {std::string(bus::kEvents), std::string(bus::kCounts), std::string(bus::kCameras)},
+                        .capacity = s.options.bus_queue,
+                        .overflow = OverflowPolicy::kDropOldest,
+                        .name = "mqtt-bridge"});
   if (!s.sub) return Status::internal("MQTT bridge: bus subscription failed");
   s.started_at = s.now();
   Status loaded = s.load_all_cameras();
   if (!loaded.ok()) return loaded.with_context("MQTT bridge: read cameras");
   s.started = true;
   s.thread = std::thread([&s] { s.run(); });
-  log::info("MQTT bridge started", {{"url", s.cfg().url}, {"topic_prefix", s.prefix}, {"discovery", s.cfg().discovery}});
+  log::info("MQTT bridge started",
+            {{"url", s.cfg().url}, {"topic_prefix", s.prefix}, {"discovery", s.cfg().discovery}});
   return Status();
 }
 

@@ -50,8 +50,8 @@ struct MqttBridgeOptions {
   MqttConfig config;
   std::string sw_version;  // for Home Assistant device info
   const Clock* clock = &system_clock();
-  metrics::Registry* metrics = nullptr;  // optional
-  std::size_t bus_queue = 4096;           // the bridge's bus subscription capacity
+  metrics::Registry* metrics = nullptr;          // optional
+  std::size_t bus_queue = 4096;                  // the bridge's bus subscription capacity
   std::int64_t event_update_interval_ms = 1000;  // at most one "update" per object per interval
   std::int64_t reconnect_initial_ms = 500;
   std::int64_t stop_grace_ms = 3000;  // how long stop() tries to deliver what is queued
@@ -69,8 +69,7 @@ class MqttBridge {
  public:
   // Checks the options (URL, TLS files, password file) and builds the client; does not
   // connect. InvalidArgument with a message naming the mqtt.* key at fault.
-  static Result<std::unique_ptr<MqttBridge>> create(const MqttBridgeOptions& options, Store* store,
-                                                    bus::EventBus* bus);
+  static Result<std::unique_ptr<MqttBridge>> create(const MqttBridgeOptions& options, Store* store, bus::EventBus* bus);
   ~MqttBridge();  // stop()
   MqttBridge(const MqttBridge&) = delete;
   MqttBridge& operator=(const MqttBridge&) = delete;

@@ -112,7 +112,8 @@ Result<std::unique_ptr<MqttClient>> MqttClient::create(const MqttClientOptions& 
     auto* me = static_cast<MqttClient*>(self);
     if (!me->callbacks_.on_message || msg == nullptr || msg->topic == nullptr) return;
     std::string payload;
-    if (msg->payloadlen > 0) payload.assign(static_cast<const char*>(msg->payload), static_cast<std::size_t>(msg->payloadlen));
+    if (msg->payloadlen > 0)
+      payload.assign(static_cast<const char*>(msg->payload), static_cast<std::size_t>(msg->payloadlen));
     me->callbacks_.on_message(msg->topic, payload, msg->retain);
   });
   return c;

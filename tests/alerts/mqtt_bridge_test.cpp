@@ -135,8 +135,8 @@ TEST(MqttUrl, ParsesHostPortAndScheme) {
   EXPECT_EQ(b->port, 8884);
   EXPECT_TRUE(b->tls);
   EXPECT_EQ(parse_mqtt_url("mqtts://h")->port, 8883);
-  for (const char* bad : {"http://h", "mqtt://", "mqtt://h:0", "mqtt://h:70000", "mqtt://u:p@h", "mqtt://h/x",
-                          "mqtt://h:"}) {
+  for (const char* bad :
+       {"http://h", "mqtt://", "mqtt://h:0", "mqtt://h:70000", "mqtt://u:p@h", "mqtt://h/x", "mqtt://h:"}) {
     EXPECT_FALSE(parse_mqtt_url(bad).ok()) << bad;
   }
   EXPECT_EQ(mqtt_topic_level("a/b+c#d"), "a_b_c_d");
@@ -306,9 +306,9 @@ TEST_F(MqttBridgeTest, LineTotalsContinueFromTheStore) {
   zone.name = "porch";
   zone.label = "person";
   zone.seen = 4;
-  bus_->publish(bus::kCounts, "front",
-                {{"camera", "front"},
-                 {"deltas", Json::array({pipeline::count_to_json(more), pipeline::count_to_json(zone)})}});
+  bus_->publish(
+      bus::kCounts, "front",
+      {{"camera", "front"}, {"deltas", Json::array({pipeline::count_to_json(more), pipeline::count_to_json(zone)})}});
   EXPECT_TRUE(rec.wait_for("argus/front/door/in", "8"));
   MqttMessage m;
   ASSERT_TRUE(rec.last("argus/front/door/out", &m));
@@ -460,7 +460,8 @@ TEST_F(MqttBridgeTest, UnreachableBrokerIsNotAnErrorAndStopIsPrompt) {
   MqttBridgeOptions o = options();
   o.config.url = "mqtt://127.0.0.1:" + std::to_string(testing::free_port());
   start_bridge(o);
-  for (int i = 0; i < 50; ++i) bus_->publish(bus::kEvents, "front", event_message("new", make_event("x" + std::to_string(i), "front"), {}));
+  for (int i = 0; i < 50; ++i)
+    bus_->publish(bus::kEvents, "front", event_message("new", make_event("x" + std::to_string(i), "front"), {}));
   ASSERT_TRUE(wait_stats([](const MqttBridgeStats& s) { return s.backlog == 50; }));
   EXPECT_FALSE(bridge_->stats().connected);
   auto t0 = std::chrono::steady_clock::now();
@@ -477,18 +478,27 @@ TEST_F(MqttBridgeTest, TlsWithPasswordFromAFile) {
   const std::string dir = tls_broker.dir().path().string();
   testing::write_file(dir + "/san.ext", "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
   const std::string make_certs =
-      "cd '" + dir + "' && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
+      "cd '" + dir +
+      "' && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
       "-subj /CN=argus-test-ca 2>/dev/null && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
       "-subj /CN=localhost 2>/dev/null && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
       "-out server.pem -days 2 -extfile san.ext 2>/dev/null && mosquitto_passwd -b -c passwd argus s3cret";
   ASSERT_EQ(std::system(make_certs.c_str()), 0);
   const std::uint16_t plain = testing::free_port();
-  const std::string conf = "per_listener_settings true\n"
-                           "listener " + std::to_string(tls_broker.port()) + " 127.0.0.1\n"
-                           "cafile " + dir + "/ca.pem\ncertfile " + dir + "/server.pem\nkeyfile " + dir + "/server.key\n"
-                           "allow_anonymous false\npassword_file " + dir + "/passwd\n"
-                           "listener " + std::to_string(plain) + " 127.0.0.1\nallow_anonymous true\n" +
-                           (::geteuid() == 0 ? "user root\n" : "") + "persistence false\nlog_dest stderr\nlog_type error\n";
+  const std::string conf =
+      "per_listener_settings true\n"
+      "listener " +
+      std::to_string(tls_broker.port()) +
+      " 127.0.0.1\n"
+      "cafile " +
+      dir + "/ca.pem\ncertfile " + dir + "/server.pem\nkeyfile " + dir +
+      "/server.key\n"
+      "allow_anonymous false\npassword_file " +
+      dir +
+      "/passwd\n"
+      "listener " +
+      std::to_string(plain) + " 127.0.0.1\nallow_anonymous true\n" + (::geteuid() == 0 ? "user root\n" : "") +
+      "persistence false\nlog_dest stderr\nlog_type error\n";
   ASSERT_TRUE(tls_broker.start_with(conf));
   testing::MqttRecorder rec(plain);
   ASSERT_TRUE(rec.start());

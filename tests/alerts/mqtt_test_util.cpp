@@ -119,9 +119,8 @@ bool MqttRecorder::start(std::chrono::milliseconds timeout) {
   mosquitto_lib_init();
   m_ = mosquitto_new(client_id_.empty() ? nullptr : client_id_.c_str(), client_id_.empty(), this);
   if (m_ == nullptr) return false;
-  mosquitto_message_callback_set(m_, [](struct mosquitto* m, void* self, const mosquitto_message* msg) {
-    on_message_cb(m, self, msg);
-  });
+  mosquitto_message_callback_set(
+      m_, [](struct mosquitto* m, void* self, const mosquitto_message* msg) { on_message_cb(m, self, msg); });
   mosquitto_connect_callback_set(m_, [](struct mosquitto* m, void* self, int rc) {
     if (rc != 0) return;
     auto* me = static_cast<MqttRecorder*>(self);
