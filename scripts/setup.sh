@@ -21,8 +21,9 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 curl wrk nginx-light python3-fastapi python3-uvicorn mosquitto mosquitto-clients
-  # notifications: MQTT channels publish with libmosquitto; an SMTP sink receives test mail
-  libmosquitto-dev python3-aiosmtpd
+  # MQTT (the bridge and notification channels use libmosquitto); the e2e MQTT subscriber;
+  # an SMTP sink that receives test mail
+  libmosquitto-dev python3-paho-mqtt python3-aiosmtpd
   # tests generate small ONNX models themselves
   python3-onnx python3-numpy
   # a real RTSP server for the RTSP camera tests (GStreamer's gst-rtsp-server from Python)

@@ -15,7 +15,10 @@
 #include <filesystem>
 #include <thread>
 
+#include <argus_version.h>
+
 #include "alerts/engine.h"
+#include "alerts/mqtt_bridge.h"
 #include "api/api.h"
 #include "api/security.h"
 #include "api/server.h"
@@ -182,6 +185,7 @@ struct App::Parts {
   std::unique_ptr<api::TlsContextProvider> tls;  // null when tls.mode is disabled
   std::unique_ptr<Store> store;
   std::unique_ptr<bus::EventBus> bus;
+  std::unique_ptr<alerts::MqttBridge> mqtt;  // null unless mqtt.enabled and mqtt.url are set
   std::unique_ptr<api::StreamHub> streams;  // outlives the server: stream connections detach from it
   std::unique_ptr<pipeline::Pipeline> pipeline;
   std::optional<UrlGuard> camera_urls;  // where camera sources may point; used by ingest and the API
@@ -317,6 +321,7 @@ struct App::Parts {
     camera_changes.reset();
     if (ingest) ingest->stop_all();
     if (pipeline) pipeline->stop();
+    if (mqtt) mqtt->stop();
     if (bus) bus->close();
     ingest.reset();
     pipeline.reset();
@@ -429,6 +434,18 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   auto bus = bus::open_bus(bus_options);
   if (!bus.ok()) return bus.status();
   parts->bus = std::move(bus).value();
+  // --- MQTT bridge (alerts/mqtt_bridge.h): built here, started before the cameras, stopped
+  // after the pipeline and before the bus closes.
+  if (c.mqtt.enabled && !c.mqtt.url.empty()) {
+    alerts::MqttBridgeOptions mo;
+    mo.config = c.mqtt;
+    mo.sw_version = ARGUS_VERSION;
+    mo.metrics = parts->metrics.get();
+    auto mqtt = alerts::MqttBridge::create(mo, parts->store.get(), parts->bus.get());
+    if (!mqtt.ok()) return mqtt.status();
+    parts->mqtt = std::move(mqtt).value();
+  }
+  // --- end MQTT bridge
   parts->streams = std::make_unique<api::StreamHub>(*parts->bus, api::StreamHubOptions{c.streams, parts->metrics.get()});
 
   auto pipeline = pipeline::Pipeline::create(pipeline_options(c, media_dir), parts->store.get(), parts->bus.get(),
@@ -500,6 +517,7 @@ Result<std::unique_ptr<App>> App::create(Config config) {
 
 Status App::start() {
   Parts& p = *parts_;
+  if (p.mqtt) ARGUS_RETURN_IF_ERROR(p.mqtt->start());  // sees every camera message from here on
   // Delivery first (it requeues what the last stop kept), then alerts, so that the
   // cameras' first status messages are evaluated and their alerts can be delivered.
   ARGUS_RETURN_IF_ERROR(p.notifications->start());
@@ -548,6 +566,7 @@ void App::stop() {
   if (p.camera_controller.joinable()) p.camera_controller.join();
   p.ingest->stop_all();
   p.pipeline->stop();
+  if (p.mqtt) p.mqtt->stop();  // publishes what the pipeline said last, then "offline"
   p.bus->close();
   Status flushed = p.store->flush();
   if (!flushed.ok()) log::error("store flush failed", {{"error", flushed.to_string()}});

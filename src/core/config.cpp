@@ -268,6 +268,55 @@ Setter url_scope(std::function<UrlScope&(Config&)> field) {
 
 std::string_view url_scope_name(UrlScope s) { return s == UrlScope::kPrivate ? "private" : "public"; }
 
+std::string check_mqtt_url(const std::string& raw, Config& c) {
+  if (raw.empty()) {
+    c.mqtt.url.clear();
+    return "";
+  }
+  const std::string why = "must be mqtt://host[:port] or mqtts://host[:port] (no path or credentials; "
+                          "use mqtt.username and mqtt.password_file)";
+  std::string rest;
+  if (raw.rfind("mqtt://", 0) == 0) {
+    rest = raw.substr(7);
+  } else if (raw.rfind("mqtts://", 0) == 0) {
+    rest = raw.substr(8);
+  } else {
+    return why;
+  }
+  if (rest.empty() || rest.find_first_of("/@?# ") != std::string::npos) return why;
+  std::string host = rest, port;
+  if (rest.front() == '[') {
+    std::size_t close = rest.find(']');
+    if (close == std::string::npos || close == 1) return why;
+    if (close + 1 < rest.size()) {
+      if (rest[close + 1] != ':') return why;
+      port = rest.substr(close + 2);
+    }
+  } else if (std::size_t colon = rest.find(':'); colon != std::string::npos) {
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+    if (host.empty()) return why;
+  }
+  if (!port.empty() || rest.back() == ':') {
+    int p = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p < 1 || p > 65535) return why;
+  }
+  c.mqtt.url = raw;
+  return "";
+}
+
+// Topic levels for a prefix: no wildcards, no empty level, no NUL.
+Setter mqtt_prefix(std::function<std::string&(Config&)> field) {
+  return [field](const std::string& raw, Config& c) -> std::string {
+    bool bad = raw.empty() || raw.front() == '/' || raw.back() == '/' || raw.find("//") != std::string::npos ||
+               raw.find_first_of(std::string("+#\0", 3)) != std::string::npos || raw.size() > 200;
+    if (bad) return "must be 1..200 characters of MQTT topic levels separated by /, without + or #";
+    field(c) = raw;
+    return "";
+  };
+}
+
 // localhost and this machine's name (if it is a valid DNS name).
 std::vector<std::string> default_tls_hostnames() {
   std::vector<std::string> out = {"localhost"};
@@ -475,6 +524,43 @@ const std::vector<Key>& schema() {
        duration([](Config& c) -> std::int64_t& { return c.streams.write_timeout_ms; }, 1000, 3'600'000)},
       {"streams.max_message_bytes", "ARGUS_STREAMS_MAX_MESSAGE_BYTES", "size 1k..16m", "64k",
        size_bytes([](Config& c) -> std::size_t& { return c.streams.max_message_bytes; }, 1024, std::size_t{16} << 20)},
+      // The MQTT bridge (alerts/mqtt_bridge.h).
+      {"mqtt.enabled", "ARGUS_MQTT_ENABLED", "true|false (the bridge runs when enabled and mqtt.url is set)", "true",
+       boolean([](Config& c) -> bool& { return c.mqtt.enabled; })},
+      {"mqtt.url", "ARGUS_MQTT_URL", "mqtt://host[:port] or mqtts://host[:port] of the broker (\"\" = no bridge)", "",
+       check_mqtt_url},
+      {"mqtt.username", "ARGUS_MQTT_USERNAME", "user name at the broker (\"\" = anonymous)", "",
+       text([](Config& c) -> std::string& { return c.mqtt.username; })},
+      {"mqtt.password", "ARGUS_MQTT_PASSWORD", "password at the broker (prefer mqtt.password_file)", "",
+       text([](Config& c) -> std::string& { return c.mqtt.password; })},
+      {"mqtt.password_file", "ARGUS_MQTT_PASSWORD_FILE", "path to a file holding the broker password", "",
+       text([](Config& c) -> std::string& { return c.mqtt.password_file; })},
+      {"mqtt.tls.ca_file", "ARGUS_MQTT_TLS_CA_FILE", "mqtts: PEM CA bundle that signed the broker's certificate",
+       "(the system's CAs)", text([](Config& c) -> std::string& { return c.mqtt.ca_file; })},
+      {"mqtt.tls.insecure", "ARGUS_MQTT_TLS_INSECURE", "true|false (mqtts: do not check the broker's host name)",
+       "false", boolean([](Config& c) -> bool& { return c.mqtt.tls_insecure; })},
+      {"mqtt.client_id", "ARGUS_MQTT_CLIENT_ID", "1..128 characters", "argus-<hostname>",
+       [](const std::string& raw, Config& c) -> std::string {
+         if (raw.empty() || raw.size() > 128) return "must be 1 to 128 characters";
+         c.mqtt.client_id = raw;
+         return "";
+       }},
+      {"mqtt.topic_prefix", "ARGUS_MQTT_TOPIC_PREFIX", "MQTT topic levels without wildcards (e.g. argus or site/argus)",
+       "argus", mqtt_prefix([](Config& c) -> std::string& { return c.mqtt.topic_prefix; })},
+      {"mqtt.discovery", "ARGUS_MQTT_DISCOVERY", "true|false (Home Assistant MQTT discovery)", "true",
+       boolean([](Config& c) -> bool& { return c.mqtt.discovery; })},
+      {"mqtt.discovery_prefix", "ARGUS_MQTT_DISCOVERY_PREFIX", "MQTT topic levels without wildcards", "homeassistant",
+       mqtt_prefix([](Config& c) -> std::string& { return c.mqtt.discovery_prefix; })},
+      {"mqtt.stats_interval", "ARGUS_MQTT_STATS_INTERVAL", "duration 1s..1d (<prefix>/stats)", "60s",
+       duration([](Config& c) -> std::int64_t& { return c.mqtt.stats_interval_ms; }, 1000, 86'400'000)},
+      {"mqtt.backlog", "ARGUS_MQTT_BACKLOG", "integer 1..1000000 (messages kept while the broker is away; "
+       "beyond, the oldest are dropped and counted)", "10000",
+       integer<std::size_t>([](Config& c) -> std::size_t& { return c.mqtt.backlog; }, 1, 1'000'000)},
+      {"mqtt.keepalive", "ARGUS_MQTT_KEEPALIVE", "duration 5s..1h", "60s",
+       duration([](Config& c) -> std::int64_t& { return c.mqtt.keepalive_ms; }, 5000, 3'600'000)},
+      {"mqtt.reconnect_max", "ARGUS_MQTT_RECONNECT_MAX", "duration 1s..1h (reconnect delays double up to this)",
+       "30s", duration([](Config& c) -> std::int64_t& { return c.mqtt.reconnect_max_ms; }, 1000, 3'600'000)},
+      {"mqtt.qos", "ARGUS_MQTT_QOS", "0|1", "1", integer<int>([](Config& c) -> int& { return c.mqtt.qos; }, 0, 1)},
       // Background jobs (jobs/job_manager.h) and the scheduler's intervals.
       {"jobs.workers", "ARGUS_JOBS_WORKERS", "integer 1..16", "1",
        integer<int>([](Config& c) -> int& { return c.jobs.workers; }, 1, 16)},
@@ -887,6 +973,11 @@ Result<Config> load_config(const ConfigSources& sources) {
   if (c.tls.cert_file.empty()) c.tls.cert_file = (std::filesystem::path(c.data_dir) / "tls" / "cert.pem").string();
   if (c.tls.key_file.empty()) c.tls.key_file = (std::filesystem::path(c.data_dir) / "tls" / "key.pem").string();
   if (c.tls.hostnames.empty()) c.tls.hostnames = default_tls_hostnames();
+  if (c.mqtt.client_id.empty()) {
+    char buf[256] = {0};
+    std::string host = ::gethostname(buf, sizeof buf - 1) == 0 && buf[0] != '\0' ? buf : "host";
+    c.mqtt.client_id = ("argus-" + host).substr(0, 128);
+  }
   return c;
 }
 
@@ -1033,6 +1124,27 @@ std::string config_to_yaml(const Config& c) {
   string_seq(sec.url_allow);
   out << YAML::Key << "url_deny" << YAML::Value;
   string_seq(sec.url_deny);
+  out << YAML::EndMap;
+  // The MQTT password is never emitted (mqtt.password_file is).
+  const MqttConfig& mq = c.mqtt;
+  out << YAML::Key << "mqtt" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "enabled" << YAML::Value << mq.enabled;
+  out << YAML::Key << "url" << YAML::Value << YAML::DoubleQuoted << mq.url;
+  out << YAML::Key << "username" << YAML::Value << YAML::DoubleQuoted << mq.username;
+  if (!mq.password_file.empty()) out << YAML::Key << "password_file" << YAML::Value << mq.password_file;
+  out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "ca_file" << YAML::Value << YAML::DoubleQuoted << mq.ca_file;
+  out << YAML::Key << "insecure" << YAML::Value << mq.tls_insecure;
+  out << YAML::EndMap;
+  out << YAML::Key << "client_id" << YAML::Value << YAML::DoubleQuoted << mq.client_id;
+  out << YAML::Key << "topic_prefix" << YAML::Value << YAML::DoubleQuoted << mq.topic_prefix;
+  out << YAML::Key << "discovery" << YAML::Value << mq.discovery;
+  out << YAML::Key << "discovery_prefix" << YAML::Value << YAML::DoubleQuoted << mq.discovery_prefix;
+  out << YAML::Key << "stats_interval" << YAML::Value << std::to_string(mq.stats_interval_ms) + "ms";
+  out << YAML::Key << "backlog" << YAML::Value << mq.backlog;
+  out << YAML::Key << "keepalive" << YAML::Value << std::to_string(mq.keepalive_ms) + "ms";
+  out << YAML::Key << "reconnect_max" << YAML::Value << std::to_string(mq.reconnect_max_ms) + "ms";
+  out << YAML::Key << "qos" << YAML::Value << mq.qos;
   out << YAML::EndMap;
   out << YAML::Key << "cameras" << YAML::Value << YAML::BeginSeq;
   for (const auto& cam : c.cameras) {

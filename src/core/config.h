@@ -163,6 +163,27 @@ struct StreamsConfig {
   std::size_t max_message_bytes = 64 << 10;  // largest WebSocket message a client may send
 };
 
+// The MQTT bridge (alerts/mqtt_bridge.h): what Argus sees, published to a broker for Home
+// Assistant and other consumers. Runs when `enabled` and `url` is set.
+struct MqttConfig {
+  bool enabled = true;                        // false turns the bridge off while keeping its settings
+  std::string url;                            // mqtt://host[:port] (1883) or mqtts://host[:port] (8883); "" = off
+  std::string username;                       // "" = anonymous
+  std::string password;                       // or password_file (wins when both are set)
+  std::string password_file;                  // read at start; one trailing newline is ignored
+  std::string ca_file;                        // mqtts: PEM CA bundle ("" = the system's CAs)
+  bool tls_insecure = false;                  // mqtts: skip the host name check (never in production)
+  std::string client_id;                      // default argus-<hostname> (filled by load_config)
+  std::string topic_prefix = "argus";         // <prefix>/available, /events, /<camera>/...
+  bool discovery = true;                      // Home Assistant MQTT discovery
+  std::string discovery_prefix = "homeassistant";
+  std::int64_t stats_interval_ms = 60'000;    // <prefix>/stats period
+  std::size_t backlog = 10'000;               // messages kept while disconnected; beyond, the oldest are dropped
+  std::int64_t keepalive_ms = 60'000;
+  std::int64_t reconnect_max_ms = 30'000;     // reconnect delay doubles from 500 ms up to this
+  int qos = 1;                                // 0 or 1 for everything the bridge publishes
+};
+
 struct Config {
   std::string data_dir = "./data";  // made absolute by load_config
   ServerConfig server;
@@ -177,6 +198,7 @@ struct Config {
   TlsConfig tls;
   SecurityConfig security;
   StreamsConfig streams;
+  MqttConfig mqtt;
   std::vector<Camera> cameras;  // declared in the file; upserted at start
 };
 

@@ -26,8 +26,9 @@ class Pipeline::LiveSink final : public ProcessorSink {
   void on_event(EventPhase phase, const EventRecord& event) override {
     writer_->enqueue(event);
     if (bus_ != nullptr) {
-      bus_->publish(bus::kEvents, event.camera_id,
-                    {{"type", event_phase_name(phase)}, {"event", event_to_json(event)}});
+      nlohmann::json doc = event_to_json(event);
+      doc["current_zones"] = event.current_zones;  // live only (the stored event has no such field)
+      bus_->publish(bus::kEvents, event.camera_id, {{"type", event_phase_name(phase)}, {"event", std::move(doc)}});
     }
     if (metrics_ != nullptr && phase == EventPhase::kNew) {
       metrics_

@@ -183,6 +183,7 @@ void CameraProcessor::apply(const vision::TrackerUpdate& update, const vision::F
         material = true;
       }
       if (!ch.exited.empty()) material = true;
+      ev.record.current_zones = scene_.zones_of(t.id);
       for (const auto& c : ch.crossings) {
         ev.record.crossings.push_back({c.line, c.in ? "in" : "out", c.time});
         CountDelta& d = count("line", c.line, t.label, now);
@@ -235,6 +236,7 @@ void CameraProcessor::end_track(const vision::Track& t, UnixMillis now) {
   EventRecord rec = std::move(it->second.record);
   events_.erase(it);
   rec.end_time = std::max(t.last_seen, rec.start_time);
+  rec.current_zones.clear();
   rec.updated_at = now;
   sink_->on_event(EventPhase::kEnd, rec);
 }

@@ -29,6 +29,7 @@ struct EventRecord {
   std::array<double, 4> box{};            // latest box, normalized x1, y1, x2, y2
   std::vector<std::string> zones;         // zones entered so far, in order
   std::vector<CrossingRecord> crossings;  // lines crossed, in order
+  std::vector<std::string> current_zones;  // zones the object is in now (live: on the bus, not stored)
   UnixMillis start_time = 0;
   UnixMillis end_time = 0;  // 0 while the object is still tracked
   UnixMillis updated_at = 0;

@@ -127,6 +127,26 @@ const std::vector<std::pair<std::string, std::string>> kStreamsKeys = {
     {"streams.max_message_bytes", "ARGUS_STREAMS_MAX_MESSAGE_BYTES"},
 };
 
+// The MQTT bridge keys (MqttKeys* below).
+const std::vector<std::pair<std::string, std::string>> kMqttKeys = {
+    {"mqtt.enabled", "ARGUS_MQTT_ENABLED"},
+    {"mqtt.url", "ARGUS_MQTT_URL"},
+    {"mqtt.username", "ARGUS_MQTT_USERNAME"},
+    {"mqtt.password", "ARGUS_MQTT_PASSWORD"},
+    {"mqtt.password_file", "ARGUS_MQTT_PASSWORD_FILE"},
+    {"mqtt.tls.ca_file", "ARGUS_MQTT_TLS_CA_FILE"},
+    {"mqtt.tls.insecure", "ARGUS_MQTT_TLS_INSECURE"},
+    {"mqtt.client_id", "ARGUS_MQTT_CLIENT_ID"},
+    {"mqtt.topic_prefix", "ARGUS_MQTT_TOPIC_PREFIX"},
+    {"mqtt.discovery", "ARGUS_MQTT_DISCOVERY"},
+    {"mqtt.discovery_prefix", "ARGUS_MQTT_DISCOVERY_PREFIX"},
+    {"mqtt.stats_interval", "ARGUS_MQTT_STATS_INTERVAL"},
+    {"mqtt.backlog", "ARGUS_MQTT_BACKLOG"},
+    {"mqtt.keepalive", "ARGUS_MQTT_KEEPALIVE"},
+    {"mqtt.reconnect_max", "ARGUS_MQTT_RECONNECT_MAX"},
+    {"mqtt.qos", "ARGUS_MQTT_QOS"},
+};
+
 // Every key of the schema, as documented.
 const std::vector<std::pair<std::string, std::string>> kKeys = [] {
   auto all = kFoundationKeys;
@@ -135,6 +155,7 @@ const std::vector<std::pair<std::string, std::string>> kKeys = [] {
   all.insert(all.end(), kJobsKeys.begin(), kJobsKeys.end());
   all.insert(all.end(), kNotificationsKeys.begin(), kNotificationsKeys.end());
   all.insert(all.end(), kStreamsKeys.begin(), kStreamsKeys.end());
+  all.insert(all.end(), kMqttKeys.begin(), kMqttKeys.end());
   return all;
 }();
 
@@ -350,7 +371,7 @@ TEST_F(ConfigTest, UnknownTopLevelKeyListsAllowedKeys) {
   EXPECT_THAT(
       msg,
       HasSubstr(
-          "allowed top-level keys: auth, cameras, data_dir, detector, ingest, jobs, log, notifications, pipeline, security, server, store, streams, "
+          "allowed top-level keys: auth, cameras, data_dir, detector, ingest, jobs, log, mqtt, notifications, pipeline, security, server, store, streams, "
           "tls"));
 }
 
@@ -889,6 +910,64 @@ TEST_F(ConfigTest, NotificationsKeysDefaultsFileEnvironmentAndErrors) {
   EXPECT_THAT(m, HasSubstr("notifications.queue"));
   EXPECT_THAT(m, HasSubstr("notifications.max_attempts"));
   EXPECT_THAT(m, HasSubstr("notifications.backoff_initial"));
+TEST_F(ConfigTest, MqttKeysDefaultsFileEnvironmentAndErrors) {
+  Config d = load_ok({});
+  EXPECT_TRUE(d.mqtt.enabled);
+  EXPECT_EQ(d.mqtt.url, "");
+  EXPECT_EQ(d.mqtt.topic_prefix, "argus");
+  EXPECT_TRUE(d.mqtt.discovery);
+  EXPECT_EQ(d.mqtt.discovery_prefix, "homeassistant");
+  EXPECT_EQ(d.mqtt.stats_interval_ms, 60'000);
+  EXPECT_EQ(d.mqtt.backlog, 10'000u);
+  EXPECT_EQ(d.mqtt.keepalive_ms, 60'000);
+  EXPECT_EQ(d.mqtt.qos, 1);
+  EXPECT_FALSE(d.mqtt.tls_insecure);
+  EXPECT_EQ(d.mqtt.client_id.rfind("argus-", 0), 0u) << d.mqtt.client_id;
+
+  Config f = load_ok(file_sources(
+      "mqtt:\n  url: mqtts://broker.lan:8884\n  username: argus\n  password_file: /run/secrets/mqtt\n"
+      "  tls:\n    ca_file: /etc/ca.pem\n    insecure: true\n  client_id: shop-1\n  topic_prefix: site/argus\n"
+      "  discovery: false\n  stats_interval: 5s\n  backlog: 50\n  qos: 0\n"));
+  EXPECT_EQ(f.mqtt.url, "mqtts://broker.lan:8884");
+  EXPECT_EQ(f.mqtt.username, "argus");
+  EXPECT_EQ(f.mqtt.password_file, "/run/secrets/mqtt");
+  EXPECT_EQ(f.mqtt.ca_file, "/etc/ca.pem");
+  EXPECT_TRUE(f.mqtt.tls_insecure);
+  EXPECT_EQ(f.mqtt.client_id, "shop-1");
+  EXPECT_EQ(f.mqtt.topic_prefix, "site/argus");
+  EXPECT_FALSE(f.mqtt.discovery);
+  EXPECT_EQ(f.mqtt.stats_interval_ms, 5'000);
+  EXPECT_EQ(f.mqtt.backlog, 50u);
+  EXPECT_EQ(f.mqtt.qos, 0);
+  // The effective configuration shows the settings but never the password.
+  f.mqtt.password = "hunter2";
+  const std::string yaml = config_to_yaml(f);
+  EXPECT_THAT(yaml, HasSubstr("mqtts://broker.lan:8884"));
+  EXPECT_THAT(yaml, Not(HasSubstr("hunter2")));
+
+  ConfigSources env;
+  env.env = {{"ARGUS_MQTT_URL", "mqtt://[::1]"}, {"ARGUS_MQTT_PASSWORD", "pw"}};
+  Config e = load_ok(env);
+  EXPECT_EQ(e.mqtt.url, "mqtt://[::1]");
+  EXPECT_EQ(e.mqtt.password, "pw");
+
+  ConfigSources bad;
+  bad.flags = {{"mqtt.url", "tcp://broker"},
+               {"mqtt.topic_prefix", "argus/#"},
+               {"mqtt.discovery_prefix", "/ha"},
+               {"mqtt.backlog", "0"},
+               {"mqtt.qos", "2"}};
+  std::string m = load_error(bad);
+  EXPECT_THAT(m, HasSubstr("mqtt.url"));
+  EXPECT_THAT(m, HasSubstr("mqtt.topic_prefix"));
+  EXPECT_THAT(m, HasSubstr("mqtt.discovery_prefix"));
+  EXPECT_THAT(m, HasSubstr("mqtt.backlog"));
+  EXPECT_THAT(m, HasSubstr("mqtt.qos"));
+  for (const char* url : {"mqtt://u:p@h", "mqtt://h/path", "mqtt://h:0", "mqtt://"}) {
+    ConfigSources one;
+    one.flags = {{"mqtt.url", url}};
+    EXPECT_THAT(load_error(one), HasSubstr("mqtt.url")) << url;
+  }
 }
 
 TEST_F(ConfigTest, StreamsKeysDefaultsFileEnvironmentAndErrors) {

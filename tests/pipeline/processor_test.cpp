@@ -103,6 +103,15 @@ TEST(CameraProcessor, PersonWalkingAcrossTheLineIsOneEventAndOneCrossingIn) {
   EXPECT_EQ(end.crossings[0].line, "door");
   EXPECT_EQ(end.crossings[0].direction, "in");
   EXPECT_EQ(end.zones, std::vector<std::string>{"right-half"});
+  // current_zones (live, for the bus): empty at the start (left half), the zone once
+  // entered, and empty again when the object is gone.
+  EXPECT_TRUE(sink.events.front().record.current_zones.empty());
+  bool seen_inside = false;
+  for (const auto& e : sink.events) {
+    if (e.record.current_zones == std::vector<std::string>{"right-half"}) seen_inside = true;
+  }
+  EXPECT_TRUE(seen_inside);
+  EXPECT_TRUE(end.current_zones.empty());
   EXPECT_GT(end.end_time, end.start_time);
   EXPECT_NEAR(end.top_score, 0.9, 1e-6);
   EXPECT_EQ(end.snapshot, "snapshots/" + id + ".jpg");
