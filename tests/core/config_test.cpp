@@ -910,6 +910,8 @@ TEST_F(ConfigTest, NotificationsKeysDefaultsFileEnvironmentAndErrors) {
   EXPECT_THAT(m, HasSubstr("notifications.queue"));
   EXPECT_THAT(m, HasSubstr("notifications.max_attempts"));
   EXPECT_THAT(m, HasSubstr("notifications.backoff_initial"));
+}
+
 TEST_F(ConfigTest, MqttKeysDefaultsFileEnvironmentAndErrors) {
   Config d = load_ok({});
   EXPECT_TRUE(d.mqtt.enabled);
