@@ -148,6 +148,7 @@ api::Response FakeAuthServer::handle(api::Request& req) {
                                      {"uptime_seconds", 5.0},
                                      {"storage", {{"kind", "sqlite"}, {"schema_version", 3}}}});
   }
+  if (req.path == "/api/v1/cameras") return api::Response::json(200, {{"items", nlohmann::json::array()}});
   return problem(404, "no such path");
 }
 
