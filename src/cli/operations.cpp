@@ -206,10 +206,12 @@ int run_benchmark(Runner& r, int n) {
   r.session().client().set_retry_policy({.attempts = 1});
   json results = json::array();
   bool all_ok = true;
+  bool any_limited = false;
   for (const auto& route : routes) {
     std::vector<double> ms;
     ms.reserve(static_cast<std::size_t>(n));
     int errors = 0;
+    int limited = 0;  // 429: the server's per-caller rate limit (auth.read_rate)
     auto started = std::chrono::steady_clock::now();
     for (int i = 0; i < n && !r.interrupted(); ++i) {
       auto t0 = std::chrono::steady_clock::now();
@@ -217,6 +219,7 @@ int run_benchmark(Runner& r, int n) {
       auto t1 = std::chrono::steady_clock::now();
       ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
       if (!answer.ok() || answer->status >= 400) ++errors;
+      if (answer.ok() && answer->status == 429) ++limited;
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::sort(ms.begin(), ms.end());
@@ -224,11 +227,13 @@ int run_benchmark(Runner& r, int n) {
     results.push_back({{"route", route},
                        {"requests", ms.size()},
                        {"errors", errors},
+                       {"rate_limited", limited},
                        {"p50_ms", round3(percentile(ms, 50))},
                        {"p99_ms", round3(percentile(ms, 99))},
                        {"max_ms", round3(ms.empty() ? 0 : ms.back())},
                        {"requests_per_second", round3(seconds > 0 ? static_cast<double>(ms.size()) / seconds : 0)}});
     if (errors > 0) all_ok = false;
+    if (limited > 0) any_limited = true;
   }
   if (r.json_output()) {
     r.out() << json{{"server", r.session().server()}, {"requests_per_route", n}, {"routes", results}}.dump() << "\n";
@@ -244,6 +249,9 @@ int run_benchmark(Runner& r, int n) {
                         {"REQ/S", "/requests_per_second"}});
   }
   if (!all_ok) r.note("argus: some requests failed (see ERRORS)");
+  if (any_limited) {
+    r.note("argus: the server's rate limit answered 429 (its auth.read_rate setting); the figures include those");
+  }
   return all_ok ? kExitOk : kExitFailed;
 }
 
@@ -280,7 +288,8 @@ int run_health(const HealthOptions& o, const Environment& env) {
   print_fields(r.out(), r.style(), f);
   if (o.verbose && has_ready && ready.doc.is_object()) {
     std::vector<std::vector<std::string>> rows;
-    for (const auto& [name, list] : ready.doc.value("checks", json::object()).items()) {
+    const json checks = ready.doc.value("checks", json::object());
+    for (const auto& [name, list] : checks.items()) {
       for (const auto& check : list) {
         std::string observed = field(check, "/observedValue");
         if (observed != "-" && check.contains("observedUnit")) observed += " " + text_of(check["observedUnit"]);

@@ -946,7 +946,8 @@ void add_keys(CLI::App& cli, int* exit_code, EnvPtr env) {
   create->add_option("--camera", o->cameras, "Limit it to this camera (repeat)")
       ->allow_extra_args(false);
   create->add_option("--expires", o->expires, "Expiry time (RFC 3339)");
-  create->footer(R"(Prints only the key on stdout (--json: the whole answer), so it can be captured:
+  create->footer(R"(Prints only the key on stdout (--json: the whole answer), so it can be captured.
+Examples:
   KEY=$(argus keys create ci --permission jobs:write --permission jobs:read)
   argus keys create ha -p events:read -p streams:read --camera front-door --expires 2027-01-01T00:00:00Z)");
   on_run(create, o, exit_code, env, run_keys_create);
