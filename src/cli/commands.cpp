@@ -201,7 +201,7 @@ int run_login(const LoginOptions& o, const Environment& env) {
   return kExitOk;
 }
 
-int run_logout(const std::string& server_flag, const Environment& env) {
+int run_logout(const std::string& server_flag, bool as_json, const Environment& env) {
   const std::string server = server_of(server_flag, env);
   auto path = credentials_file(env);
   if (!path.ok()) return fail(env, path.status());
@@ -212,7 +212,11 @@ int run_logout(const std::string& server_flag, const Environment& env) {
   if (!all.ok()) return fail(env, all.status());
   auto it = all->find(server);
   if (it == all->end()) {
-    *env.out << "not signed in to " << server << "\n";
+    if (as_json) {
+      *env.out << json{{"server", server}, {"signed_out", false}}.dump() << "\n";
+    } else {
+      *env.out << "not signed in to " << server << "\n";
+    }
     return kExitOk;
   }
   Client client(server);
@@ -224,7 +228,11 @@ int run_logout(const std::string& server_flag, const Environment& env) {
   }
   all->erase(it);
   if (Status s = store.save(*lock, *all); !s.ok()) return fail(env, s.with_context("cannot update the credentials"));
-  *env.out << "signed out of " << server << "\n";
+  if (as_json) {
+    *env.out << json{{"server", server}, {"signed_out", true}}.dump() << "\n";
+  } else {
+    *env.out << "signed out of " << server << "\n";
+  }
   return kExitOk;
 }
 
@@ -256,6 +264,7 @@ void add_client_commands(CLI::App& cli, int* exit_code, Environment env) {
   auto version_json = std::make_shared<bool>(false);
   CLI::App* version = cli.add_subcommand("version", "Print the version of this binary");
   version->add_flag("--json", *version_json, "Print {\"version\", \"git_revision\"} as JSON");
+  version->footer("Examples:\n  argus version\n  argus version --json");
   version->callback([exit_code, shared_env, version_json] {
     if (*version_json) {
       *shared_env->out << json{{"version", ARGUS_VERSION}, {"git_revision", ARGUS_GIT_REVISION}}.dump() << "\n";
@@ -283,13 +292,18 @@ void add_client_commands(CLI::App& cli, int* exit_code, Environment env) {
       cli.add_subcommand("logout", "End the stored session on the server and forget it on this machine");
   logout_cmd->add_option("--server", *logout_server,
                          "Server base URL (env ARGUS_SERVER, default http://127.0.0.1:8080)");
-  logout_cmd->callback(
-      [logout_server, exit_code, shared_env] { *exit_code = run_logout(*logout_server, *shared_env); });
+  auto logout_json = std::make_shared<bool>(false);
+  logout_cmd->add_flag("--json", *logout_json, "Print {\"server\", \"signed_out\"} as JSON");
+  logout_cmd->footer("Examples:\n  argus logout\n  argus logout --server https://nvr.example.com:8443");
+  logout_cmd->callback([logout_server, logout_json, exit_code, shared_env] {
+    *exit_code = run_logout(*logout_server, *logout_json, *shared_env);
+  });
 
   auto whoami = std::make_shared<Common>();
   CLI::App* whoami_cmd =
       cli.add_subcommand("whoami", "Show who the credential in use belongs to (user, role, cameras)");
   add_connection_options(whoami_cmd, *whoami);
+  whoami_cmd->footer("Examples:\n  argus whoami\n  argus whoami --token \"$ARGUS_KEY\" --json");
   whoami_cmd->callback([whoami, exit_code, shared_env] { *exit_code = run_whoami(*whoami, *shared_env); });
 
   add_operation_commands(cli, exit_code, shared_env);

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <sstream>
 
@@ -274,6 +275,17 @@ TEST(Commands, EveryCommandHasHelpAndLoginHasExamples) {
   for (const char* name : {"login", "logout", "whoami", "status", "version"}) {
     EXPECT_FALSE(app.get_subcommand(name)->get_description().empty()) << name;
   }
+  // Every command and subcommand: a description, an example, and --json where it prints data.
+  std::function<void(CLI::App*, const std::string&)> check = [&](CLI::App* cmd, const std::string& path) {
+    EXPECT_FALSE(cmd->get_description().empty()) << path;
+    EXPECT_NE(cmd->help().find("Examples:"), std::string::npos) << path;
+    auto subs = cmd->get_subcommands([](CLI::App*) { return true; });
+    if (subs.empty()) {
+      EXPECT_NE(cmd->help().find("--json"), std::string::npos) << path;
+    }
+    for (CLI::App* sub : subs) check(sub, path + " " + sub->get_name());
+  };
+  for (CLI::App* cmd : app.get_subcommands([](CLI::App*) { return true; })) check(cmd, cmd->get_name());
   std::string help = app.get_subcommand("login")->help();
   EXPECT_NE(help.find("Examples:"), std::string::npos) << help;
   EXPECT_NE(help.find("--password-stdin"), std::string::npos);

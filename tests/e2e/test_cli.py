@@ -10,6 +10,7 @@ skip_unless_route)."""
 
 import json
 import os
+import pty
 import shutil
 import signal
 import subprocess
@@ -225,6 +226,38 @@ class CliCommands(CliBase):
         plain = self.cli("health", "--verbose").stdout
         self.assertIn("health\tpass", plain)
         self.assertIn("check\tstore\tdatastore\tpass", plain)
+
+    def test_terminal_gets_tables_and_colour_unless_no_color(self):
+        def on_tty(extra):
+            master, slave = pty.openpty()
+            e = {k: v for k, v in os.environ.items() if not k.startswith("ARGUS_") and k != "NO_COLOR"}
+            e.update(self.env)
+            e.pop("NO_COLOR")
+            e.update(extra)
+            p = subprocess.Popen([ARGUS_BIN, "health", "--verbose"], stdout=slave, stderr=subprocess.PIPE, env=e)
+            os.close(slave)
+            out = b""
+            while True:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO once the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            os.close(master)
+            p.communicate(timeout=30)
+            return p.returncode, out.decode()
+
+        rc, out = on_tty({"TERM": "xterm"})
+        self.assertEqual(rc, 0, out)
+        self.assertIn("\x1b[32mpass\x1b[0m", out)
+        self.assertIn("CHECK", out)  # a header on a terminal
+        rc, out = on_tty({"TERM": "xterm", "NO_COLOR": "1"})
+        self.assertEqual(rc, 0, out)
+        self.assertNotIn(ANSI, out)
+        self.assertIn("CHECK", out)
+        self.assertNotIn("\t", out)  # aligned with spaces, not tabs
 
     def test_health_benchmark(self):
         self.api("POST", "/api/v1/cameras", camera("bench-cam", enabled=False))
