@@ -11,6 +11,7 @@ skip_unless_route)."""
 import json
 import os
 import pty
+import select
 import shutil
 import signal
 import subprocess
@@ -419,6 +420,44 @@ class CliCommands(CliBase):
         self.cli("dlq", "requeue", code=2)
         self.cli("dlq", "purge", code=2)  # all needs --yes without a terminal
         self.assertEqual(self.cli_json("dlq", "purge", "--yes")["purged"], 0)
+
+
+class CliTailReconnects(CliBase):
+    def test_tail_resumes_after_the_server_restarts(self):
+        e = {k: v for k, v in os.environ.items() if not k.startswith("ARGUS_")}
+        e.update(self.env)
+        tail = subprocess.Popen([ARGUS_BIN, "events", "tail", "--topics", "system", "--count", "2", "--timeout", "90",
+                                 "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
+        try:
+            first = None
+            deadline = time.time() + 30
+            # Publish until the tail has printed the first message (it connects meanwhile).
+            while first is None and time.time() < deadline:
+                self.assertEqual(self.api("POST", "/api/v1/stream/test", {"data": {"n": 1}})[0], 202)
+                ready, _, _ = select.select([tail.stdout], [], [], 0.2)
+                if ready:
+                    first = json.loads(tail.stdout.readline())
+            self.assertIsNotNone(first)
+            # The server goes away and comes back on the same address and data.
+            data_dir, port = self.server.data_dir, self.server.port
+            self.assertEqual(self.server.stop(), 0)
+            self.server = type(self).server = Server(data_dir=data_dir, port=port, args=self.server.args).start()
+            self.server.own_dir = True  # cleaned up by tearDownClass
+            while tail.poll() is None and time.time() < deadline + 30:
+                self.assertEqual(self.api("POST", "/api/v1/stream/test", {"data": {"n": 2}})[0], 202)
+                time.sleep(0.3)
+            out, err = tail.communicate(timeout=30)
+        finally:
+            if tail.poll() is None:
+                tail.kill()
+                tail.communicate()
+        self.assertEqual(tail.returncode, 0, err)
+        self.assertIn("reconnecting after message " + first["id"], err)
+        # Notices (no id) may come between, such as the server telling of its shutdown.
+        counted = [m for m in map(json.loads, out.splitlines()) if "id" in m]
+        self.assertEqual(len(counted), 1, out)
+        self.assertEqual(counted[0]["data"]["test"], {"n": 2})
+        self.assertGreater(int(counted[0]["id"]), int(first["id"]))
 
 
 class CliWithPipeline(CliBase):
