@@ -311,6 +311,30 @@ class CliCommands(CliBase):
         self.cli("jobs", "submit", "vacuum", "--param", "novalue", code=2)
         self.cli("jobs", "submit", "vacuum", "--body", "[1]", code=2)
 
+    def test_jobs_wait_draws_a_progress_bar_on_a_terminal(self):
+        master, slave = pty.openpty()
+        e = {k: v for k, v in os.environ.items() if not k.startswith("ARGUS_")}
+        e.update(self.env)
+        p = subprocess.Popen([ARGUS_BIN, "jobs", "submit", "vacuum", "--wait", "--json"], stdout=subprocess.PIPE,
+                             stderr=slave, env=e, text=True)
+        os.close(slave)
+        err = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            err += chunk
+        os.close(master)
+        out, _ = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(json.loads(out)["state"], "succeeded")  # stdout stays data only
+        text = err.decode()
+        self.assertIn("\r", text)
+        self.assertRegex(text, r"\[#{30}\] 100% succeeded")
+
     def test_maintenance(self):
         jobs = self.cli_json("maintenance", "--wait")
         self.assertEqual([j["kind"] for j in jobs], ["retention", "vacuum"])
