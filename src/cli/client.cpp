@@ -170,9 +170,8 @@ Result<HttpResult> Client::request(const std::string& method, const std::string&
   const int attempts = may_retry ? std::max(1, retry_.attempts) : 1;
   for (int attempt = 1;; ++attempt) {
     Result<HttpResult> r = request_once(method, path, body, content_type, options);
-    const bool transient =
-        !r.ok() ? r.status().code() == StatusCode::kUnavailable
-                : (r->status == 502 || r->status == 503 || r->status == 504);
+    const bool transient = !r.ok() ? r.status().code() == StatusCode::kUnavailable
+                                   : (r->status == 502 || r->status == 503 || r->status == 504);
     if (!transient || attempt >= attempts) return r;
     long wait = retry_delay_ms(retry_, attempt, r.ok() ? &*r : nullptr);
     if (sleep_) {

@@ -148,8 +148,8 @@ int run_login(const LoginOptions& o, const Environment& env) {
   }
   if (user.empty()) user = kDefaultUser;
 
-  auto password = read_password(env, o.password_file, o.password_stdin,
-                                "Password for " + user + " at " + server + ": ", false);
+  auto password =
+      read_password(env, o.password_file, o.password_stdin, "Password for " + user + " at " + server + ": ", false);
   if (!password.ok()) {
     if (password.status().code() == StatusCode::kInvalidArgument) return fail(env, password.status());
     return fail(env, Status::invalid_argument("sign-in cancelled"));

@@ -21,7 +21,8 @@ struct StatusOptions {
   double watch = 0;
 };
 
-const char* const kStatusFooter = R"(Shows GET /api/v1/system/stats: uptime, version, process CPU, memory and open files,
+const char* const kStatusFooter =
+    R"(Shows GET /api/v1/system/stats: uptime, version, process CPU, memory and open files,
 each camera's state and frame rates, the detector's queue, the store's size, stream
 subscribers, jobs, notifications and MQTT. Older servers without that route: the same
 view from /api/v1/system/info and /api/v1/cameras.
@@ -42,7 +43,8 @@ Reply fallback_stats(Runner& r, json& stats) {
   for (const char* key : {"version", "uptime_seconds"}) {
     if (info.doc.is_object() && info.doc.contains(key)) stats[key] = info.doc[key];
   }
-  if (info.doc.is_object() && info.doc.contains("storage")) stats["store"] = {{"kind", info.doc["storage"].value("kind", "")}};
+  if (info.doc.is_object() && info.doc.contains("storage"))
+    stats["store"] = {{"kind", info.doc["storage"].value("kind", "")}};
   stats["cameras"] = json::array();
   for (const auto& c : cameras.items) {
     json st = c.value("status", json::object());
@@ -86,8 +88,8 @@ std::string render_stats(const json& st, const Style& style, const std::string& 
     std::string text;
     if (p.contains("cpu_seconds")) text += "cpu " + num(p, "cpu_seconds") + " s";
     if (p.contains("resident_memory_bytes") && p["resident_memory_bytes"].is_number()) {
-      text += (text.empty() ? "" : ", ") + std::string("memory ") +
-              format_bytes(p["resident_memory_bytes"].get<double>());
+      text +=
+          (text.empty() ? "" : ", ") + std::string("memory ") + format_bytes(p["resident_memory_bytes"].get<double>());
     }
     if (p.contains("open_fds")) text += (text.empty() ? "" : ", ") + std::string("open files ") + num(p, "open_fds");
     f.emplace_back("process", text);
@@ -112,8 +114,8 @@ std::string render_stats(const json& st, const Style& style, const std::string& 
     f.emplace_back("jobs", num(j, "queued") + " queued, " + num(j, "running") + " running");
   }
   // Members this client does not know yet: shown flattened.
-  static const std::vector<std::string> kKnown = {"version", "uptime_seconds", "process", "detector", "store",
-                                                  "streams", "jobs", "cameras"};
+  static const std::vector<std::string> kKnown = {"version", "uptime_seconds", "process", "detector",
+                                                  "store",   "streams",        "jobs",    "cameras"};
   for (const auto& [key, value] : st.items()) {
     if (std::find(kKnown.begin(), kKnown.end(), key) != kKnown.end()) continue;
     if (value.is_object()) {
@@ -165,7 +167,7 @@ int run_status(const StatusOptions& o, const Environment& env) {
     if (reply.code == kExitUnauthorized) return reply.code;  // will not get better by waiting
     if (reply.ok()) {
       std::string text = r.json_output() ? stats.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"
-                                  : render_stats(stats, r.style(), r.session().server());
+                                         : render_stats(stats, r.style(), r.session().server());
       if (r.style().terminal) {
         r.out() << "\x1b[H\x1b[2J" << text << std::flush;
       } else {
@@ -185,7 +187,8 @@ struct HealthOptions {
   int benchmark = 0;
 };
 
-const char* const kHealthFooter = R"(GET /health (the process answers) and GET /ready (its store works); exit 0 when both
+const char* const kHealthFooter =
+    R"(GET /health (the process answers) and GET /ready (its store works); exit 0 when both
 pass, 1 when not. --verbose lists the readiness checks. --benchmark N sends N requests to
 each of /health, /ready and the main API routes over one kept-alive connection and prints
 latency percentiles (p50, p99, max) and requests per second per route.
@@ -197,8 +200,8 @@ Examples:
   argus health --benchmark 100 --json | jq '.routes[] | {route, p99_ms}')";
 
 int run_benchmark(Runner& r, int n) {
-  std::vector<std::string> routes = {"/health", "/ready", "/api/v1/system/info", "/api/v1/cameras",
-                                     "/api/v1/events?limit=1", "/api/v1/jobs?limit=1"};
+  std::vector<std::string> routes = {
+      "/health", "/ready", "/api/v1/system/info", "/api/v1/cameras", "/api/v1/events?limit=1", "/api/v1/jobs?limit=1"};
   Reply first = r.call("GET", "/api/v1/cameras?limit=1", nullptr, true);
   if (first.ok() && first.doc.is_object() && !first.doc.value("items", json::array()).empty()) {
     routes.push_back("/api/v1/counts?camera=" + url_encode(first.doc["items"][0].value("id", "")) + "&limit=1");
@@ -272,7 +275,8 @@ int run_health(const HealthOptions& o, const Environment& env) {
   const bool has_ready = ready.status != 404;
   const std::string health_status = health.doc.is_object() ? health.doc.value("status", "fail") : "fail";
   const std::string ready_status = ready.doc.is_object() ? ready.doc.value("status", "fail") : "fail";
-  const bool ok = health.status == 200 && health_status == "pass" && (!has_ready || (ready.status == 200 && ready_status == "pass"));
+  const bool ok = health.status == 200 && health_status == "pass" &&
+                  (!has_ready || (ready.status == 200 && ready_status == "pass"));
   if (r.json_output()) {
     r.out() << json{{"server", r.session().server()}, {"health", health.doc}, {"ready", has_ready ? ready.doc : json()}}
                    .dump()
@@ -283,7 +287,8 @@ int run_health(const HealthOptions& o, const Environment& env) {
                                                         {"health", paint_state(r.style(), health_status)}};
   if (has_ready) {
     f.emplace_back("ready", paint_state(r.style(), ready_status));
-    if (ready.doc.is_object() && ready.doc.contains("version")) f.emplace_back("version", text_of(ready.doc["version"]));
+    if (ready.doc.is_object() && ready.doc.contains("version"))
+      f.emplace_back("version", text_of(ready.doc["version"]));
   }
   print_fields(r.out(), r.style(), f);
   if (o.verbose && has_ready && ready.doc.is_object()) {
@@ -294,7 +299,8 @@ int run_health(const HealthOptions& o, const Environment& env) {
         std::string observed = field(check, "/observedValue");
         if (observed != "-" && check.contains("observedUnit")) observed += " " + text_of(check["observedUnit"]);
         if (check.contains("output")) observed = text_of(check["output"]);
-        rows.push_back({name, field(check, "/componentType"), paint_state(r.style(), field(check, "/status")), observed});
+        rows.push_back(
+            {name, field(check, "/componentType"), paint_state(r.style(), field(check, "/status")), observed});
         if (!r.style().terminal) rows.back().insert(rows.back().begin(), "check");
       }
     }
@@ -306,16 +312,15 @@ int run_health(const HealthOptions& o, const Environment& env) {
 
 // ---------------------------------------------------------------- jobs
 
-bool final_state(const std::string& state) {
-  return state == "succeeded" || state == "failed" || state == "cancelled";
-}
+bool final_state(const std::string& state) { return state == "succeeded" || state == "failed" || state == "cancelled"; }
 
 // Polls a job until it ends; progress on stderr (a bar on a terminal, lines otherwise).
 // kExitOk when it succeeded, kExitFailed when it failed, was cancelled, or `timeout_s`
 // passed, or Ctrl-C stopped the wait; other codes when the server could not tell.
 int wait_job(Runner& r, const std::string& id, double timeout_s, json* final_doc) {
   const bool bar = r.env().err_terminal;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(timeout_s * 1000));
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(timeout_s * 1000));
   std::string last;
   while (true) {
     Reply j = r.call("GET", "/api/v1/jobs/" + url_encode(id));
@@ -325,14 +330,15 @@ int wait_job(Runner& r, const std::string& id, double timeout_s, json* final_doc
     }
     const std::string state = field(j.doc, "/state");
     const int progress = j.doc.value("progress", 0);
-    std::string message = j.doc.contains("message") && j.doc["message"].is_string() ? j.doc["message"].get<std::string>() : "";
+    std::string message =
+        j.doc.contains("message") && j.doc["message"].is_string() ? j.doc["message"].get<std::string>() : "";
     if (bar) {
       if (message.size() > 40) message = message.substr(0, 39) + "~";
       r.err() << "\r" << id << " " << progress_bar(progress, 30) << " " << state << (message.empty() ? "" : " ")
               << message << "\x1b[K" << std::flush;
     } else {
-      std::string line = "job " + id + ": " + state + " " + std::to_string(progress) + "%" +
-                         (message.empty() ? "" : " " + message);
+      std::string line =
+          "job " + id + ": " + state + " " + std::to_string(progress) + "%" + (message.empty() ? "" : " " + message);
       if (line != last) r.err() << line << "\n" << std::flush;
       last = line;
     }
@@ -340,9 +346,8 @@ int wait_job(Runner& r, const std::string& id, double timeout_s, json* final_doc
       if (bar) r.err() << "\n";
       if (final_doc != nullptr) *final_doc = j.doc;
       if (state != "succeeded") {
-        r.note("argus: job " + id + " " + state + (j.doc.contains("error") && j.doc["error"].is_string()
-                                                       ? ": " + j.doc["error"].get<std::string>()
-                                                       : ""));
+        r.note("argus: job " + id + " " + state +
+               (j.doc.contains("error") && j.doc["error"].is_string() ? ": " + j.doc["error"].get<std::string>() : ""));
         return kExitFailed;
       }
       return kExitOk;
@@ -375,20 +380,24 @@ struct JobsOptions {
   double timeout = 0;
 };
 
-const std::vector<Column> kJobColumns = {{"ID", "/id"},           {"KIND", "/kind"},
-                                         {"STATE", "/state"},     {"PROGRESS", "/progress"},
-                                         {"CREATED", "/created_at"}, {"MESSAGE", "/message"}};
+const std::vector<Column> kJobColumns = {{"ID", "/id"},
+                                         {"KIND", "/kind"},
+                                         {"STATE", "/state"},
+                                         {"PROGRESS", "/progress"},
+                                         {"CREATED", "/created_at"},
+                                         {"MESSAGE", "/message"}};
 
 int print_job_result(Runner& r, const json& job, int code) {
   if (r.json_output()) {
     r.print_doc(job);
   } else {
-    r.print_doc(job, std::vector<std::pair<std::string, std::string>>{{"id", field(job, "/id")},
-                                                                       {"kind", field(job, "/kind")},
-                                                                       {"state", paint_state(r.style(), field(job, "/state"))},
-                                                                       {"progress", field(job, "/progress")},
-                                                                       {"error", field(job, "/error")},
-                                                                       {"result", field(job, "/result")}});
+    r.print_doc(
+        job, std::vector<std::pair<std::string, std::string>>{{"id", field(job, "/id")},
+                                                              {"kind", field(job, "/kind")},
+                                                              {"state", paint_state(r.style(), field(job, "/state"))},
+                                                              {"progress", field(job, "/progress")},
+                                                              {"error", field(job, "/error")},
+                                                              {"result", field(job, "/result")}});
   }
   return code;
 }
@@ -509,7 +518,8 @@ void on_run(CLI::App* cmd, std::shared_ptr<Options> o, int* exit_code, EnvPtr en
 void add_operation_commands(CLI::App& cli, int* exit_code, EnvPtr env) {
   {
     auto o = std::make_shared<StatusOptions>();
-    CLI::App* cmd = cli.add_subcommand("status", "Show the server's overview: uptime, cameras, detector, store, streams");
+    CLI::App* cmd =
+        cli.add_subcommand("status", "Show the server's overview: uptime, cameras, detector, store, streams");
     add_connection_options(cmd, o->c);
     cmd->add_option("-w,--watch", o->watch, "Redraw every SECONDS until Ctrl-C (piped: print each snapshot)")
         ->check(CLI::PositiveNumber);
@@ -537,11 +547,12 @@ void add_operation_commands(CLI::App& cli, int* exit_code, EnvPtr env) {
   argus jobs wait 01HV... --timeout 600)");
     auto o = std::make_shared<JobsOptions>();
 
-    CLI::App* submit = jobs->add_subcommand("submit", "Queue a job of KIND (analyze, export, retention, vacuum, rollup)");
+    CLI::App* submit =
+        jobs->add_subcommand("submit", "Queue a job of KIND (analyze, export, retention, vacuum, rollup)");
     add_connection_options(submit, o->c);
     submit->add_option("kind", o->kind, "The job kind")->required();
     submit->add_option("-p,--param", o->params, "A parameter key=value (the value is JSON if it parses, else text)")
-      ->allow_extra_args(false);
+        ->allow_extra_args(false);
     submit->add_option("--body", o->body, "All parameters as one JSON object");
     submit->add_flag("--wait", o->wait, "Wait for the job to end (exit 1 unless it succeeds)");
     submit->add_option("--timeout", o->timeout, "With --wait: give up after SECONDS");

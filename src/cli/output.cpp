@@ -1,8 +1,8 @@
 #include "cli/output.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -101,7 +101,8 @@ void print_table(std::ostream& out, const Style& style, const std::vector<std::s
   for (const auto& row : rows) line(row, false);
 }
 
-void print_fields(std::ostream& out, const Style& style, const std::vector<std::pair<std::string, std::string>>& fields) {
+void print_fields(std::ostream& out, const Style& style,
+                  const std::vector<std::pair<std::string, std::string>>& fields) {
   std::size_t width = 0;
   for (const auto& [name, _] : fields) width = std::max(width, width_of(name));
   for (const auto& [name, value] : fields) {
@@ -139,8 +140,8 @@ std::string paint(const Style& style, std::string_view text, std::string_view sg
 std::string paint_state(const Style& style, const std::string& state) {
   static const std::vector<std::string> kGood = {"online", "pass", "succeeded", "resolved", "ok", "true"};
   static const std::vector<std::string> kBad = {"error", "fail", "failed", "firing", "offline", "critical"};
-  static const std::vector<std::string> kWarn = {"reconnecting", "starting", "warn", "running", "queued", "warning",
-                                                 "cancelled"};
+  static const std::vector<std::string> kWarn = {"reconnecting", "starting", "warn",     "running",
+                                                 "queued",       "warning",  "cancelled"};
   auto in = [&](const std::vector<std::string>& v) { return std::find(v.begin(), v.end(), state) != v.end(); };
   if (in(kGood)) return paint(style, state, "32");
   if (in(kBad)) return paint(style, state, "31");

@@ -40,7 +40,8 @@ void print_table(std::ostream& out, const Style& style, const std::vector<std::s
                  const std::vector<std::vector<std::string>>& rows);
 
 // Name/value pairs (one object): "name  value" aligned on a terminal, "name\tvalue" piped.
-void print_fields(std::ostream& out, const Style& style, const std::vector<std::pair<std::string, std::string>>& fields);
+void print_fields(std::ostream& out, const Style& style,
+                  const std::vector<std::pair<std::string, std::string>>& fields);
 
 // Every leaf member of `doc` as (pointer-like dotted name, text): {"a":{"b":1}} gives
 // ("a.b", "1"). Arrays of scalars stay one field.

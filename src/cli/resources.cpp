@@ -182,7 +182,8 @@ void add_camera_flags(CLI::App* cmd, CameraOptions& o) {
   cmd->add_option("--min-score", o.min_score, "Lowest detection score kept (0 to 1)")->check(CLI::Range(0.0, 1.0));
   auto* en = cmd->add_flag("--enable", o.enable, "Enabled (running)");
   cmd->add_flag("--disable", o.disable, "Disabled (stopped)")->excludes(en);
-  cmd->add_option("-f,--file", o.file, "A JSON document with the camera's members ('-': standard input); flags override it");
+  cmd->add_option("-f,--file", o.file,
+                  "A JSON document with the camera's members ('-': standard input); flags override it");
 }
 
 void add_cameras(CLI::App& cli, int* exit_code, EnvPtr env) {
@@ -200,7 +201,9 @@ void add_cameras(CLI::App& cli, int* exit_code, EnvPtr env) {
   CLI::App* list = g->add_subcommand("list", "List cameras with their state");
   add_connection_options(list, o->c);
   add_paging(list, o->paging);
-  list->footer("Examples:\n  argus cameras list\n  argus cameras list --json | jq -r '.[].id'\n  argus cameras list | cut -f1,4");
+  list->footer(
+      "Examples:\n  argus cameras list\n  argus cameras list --json | jq -r '.[].id'\n  argus cameras list | cut "
+      "-f1,4");
   on_run(list, o, exit_code, env, run_cameras_list);
 
   CLI::App* show = g->add_subcommand("show", "Show one camera: configuration and live status");
@@ -264,17 +267,16 @@ struct EventOptions {
   double timeout = 0;
 };
 
-const std::vector<Column> kEventColumns = {{"ID", "/id"},           {"CAMERA", "/camera"},
-                                           {"LABEL", "/label"},     {"SCORE", "/top_score"},
-                                           {"START", "/start_time"}, {"END", "/end_time"},
+const std::vector<Column> kEventColumns = {{"ID", "/id"},           {"CAMERA", "/camera"},    {"LABEL", "/label"},
+                                           {"SCORE", "/top_score"}, {"START", "/start_time"}, {"END", "/end_time"},
                                            {"ZONES", "/zones"},     {"REVIEWED", "/reviewed"}};
 
 int run_events_list(const EventOptions& o, const Environment& env) {
   Runner r(o.c, env);
   if (!r.open()) return r.code();
-  Query q = {{"camera", o.camera}, {"label", o.label},         {"zone", o.zone},         {"line", o.line},
-             {"from", o.from},     {"to", o.to},               {"min_score", o.min_score}, {"reviewed", o.reviewed},
-             {"sort", o.sort}};
+  Query q = {{"camera", o.camera},       {"label", o.label},       {"zone", o.zone},
+             {"line", o.line},           {"from", o.from},         {"to", o.to},
+             {"min_score", o.min_score}, {"reviewed", o.reviewed}, {"sort", o.sort}};
   auto page = r.list("/api/v1/events", q, o.paging.limit, o.paging.cursor, o.paging.all);
   if (!page.reply.ok()) return page.reply.code;
   return r.print_list(page, kEventColumns);
@@ -421,8 +423,9 @@ void add_events(CLI::App& cli, int* exit_code, EnvPtr env) {
   CLI::App* tail = g->add_subcommand("tail", "Follow the live stream (Server-Sent Events) until Ctrl-C");
   add_connection_options(tail, o->c);
   tail->add_option("--camera", o->camera, "Only messages about these cameras (comma-separated)");
-  tail->add_option("--topics", o->topics, "Comma-separated topics (default events): events, detections, counts, "
-                                          "cameras, system, jobs, alerts");
+  tail->add_option("--topics", o->topics,
+                   "Comma-separated topics (default events): events, detections, counts, "
+                   "cameras, system, jobs, alerts");
   tail->add_option("-n,--count", o->count, "Exit 0 after N messages")->check(CLI::PositiveNumber);
   tail->add_option("--timeout", o->timeout, "Stop after SECONDS (exit 1 if --count was not reached)")
       ->check(CLI::PositiveNumber);
@@ -478,7 +481,8 @@ void add_counts(CLI::App& cli, int* exit_code, EnvPtr env) {
   cmd->add_option("--scope", o->scope, "Only camera, zone or line series")
       ->check(CLI::IsMember({"camera", "zone", "line"}));
   cmd->add_option("--label", o->label, "Only this label");
-  cmd->add_option("--bucket", o->bucket, "minute (default), hour or day")->check(CLI::IsMember({"minute", "hour", "day"}));
+  cmd->add_option("--bucket", o->bucket, "minute (default), hour or day")
+      ->check(CLI::IsMember({"minute", "hour", "day"}));
   cmd->add_option("--from", o->from, "From this time (RFC 3339 or Unix seconds)");
   cmd->add_option("--to", o->to, "Until this time, exclusive");
   add_paging(cmd, o->paging);
@@ -505,7 +509,10 @@ struct AlertOptions {
 int run_alerts_list(const AlertOptions& o, const Environment& env) {
   Runner r(o.c, env);
   if (!r.open()) return r.code();
-  Query q = {{"state", o.state}, {"severity", o.severity}, {"camera", o.camera}, {"rule_id", o.rule},
+  Query q = {{"state", o.state},
+             {"severity", o.severity},
+             {"camera", o.camera},
+             {"rule_id", o.rule},
              {"acknowledged", o.acknowledged}};
   auto page = r.list("/api/v1/alerts", q, o.paging.limit, o.paging.cursor, o.paging.all);
   if (!page.reply.ok()) return page.reply.code;
@@ -570,8 +577,8 @@ struct DlqOptions {
 int run_dlq_list(const DlqOptions& o, const Environment& env) {
   Runner r(o.c, env);
   if (!r.open()) return r.code();
-  auto page = r.list("/api/v1/dlq", {{"channel", o.channel}, {"kind", o.kind}}, o.paging.limit, o.paging.cursor,
-                     o.paging.all);
+  auto page =
+      r.list("/api/v1/dlq", {{"channel", o.channel}, {"kind", o.kind}}, o.paging.limit, o.paging.cursor, o.paging.all);
   if (!page.reply.ok()) return page.reply.code;
   return r.print_list(page, {{"ID", "/id"},
                              {"KIND", "/kind"},
@@ -617,9 +624,9 @@ int run_dlq_purge(const DlqOptions& o, const Environment& env) {
     if (!env.ask) {
       return fail(env, Status::invalid_argument("purging every dead letter needs --yes (no terminal to ask)"));
     }
-    auto answer = env.ask("Delete every dead letter" + std::string(o.channel.empty() && o.kind.empty() ? "" : " matching") +
-                              "? [y/N] ",
-                          true);
+    auto answer = env.ask(
+        "Delete every dead letter" + std::string(o.channel.empty() && o.kind.empty() ? "" : " matching") + "? [y/N] ",
+        true);
     if (!answer.ok() || (*answer != "y" && *answer != "yes")) {
       env.err->write("argus: nothing purged\n", 22);
       return kExitFailed;
@@ -637,7 +644,8 @@ int run_dlq_purge(const DlqOptions& o, const Environment& env) {
 }
 
 void add_dlq(CLI::App& cli, int* exit_code, EnvPtr env) {
-  CLI::App* g = cli.add_subcommand("dlq", "Dead letters (notifications that ran out of retries): list, show, requeue, purge");
+  CLI::App* g =
+      cli.add_subcommand("dlq", "Dead letters (notifications that ran out of retries): list, show, requeue, purge");
   g->require_subcommand(1);
   g->footer(R"(Examples:
   argus dlq list --channel ops-webhook
@@ -764,7 +772,8 @@ int run_users_update(const UserOptions& o, const Environment& env) {
   if (o.all_cameras) body["cameras"] = nullptr;
   if (o.disable) body["disabled"] = true;
   if (o.enable) body["disabled"] = false;
-  if (body.empty()) return fail(env, Status::invalid_argument("nothing to change: give --role, --camera, ... (see --help)"));
+  if (body.empty())
+    return fail(env, Status::invalid_argument("nothing to change: give --role, --camera, ... (see --help)"));
   Runner r(o.c, env);
   if (!r.open()) return r.code();
   Reply u = find_user(r, o.user);
@@ -809,7 +818,8 @@ int run_users_passwd(const UserOptions& o, const Environment& env) {
 }
 
 void add_password_flags(CLI::App* cmd, UserOptions& o) {
-  auto* s = cmd->add_flag("--password-stdin", o.password_stdin, "Read the password from the first line of standard input");
+  auto* s =
+      cmd->add_flag("--password-stdin", o.password_stdin, "Read the password from the first line of standard input");
   cmd->add_option("--password-file", o.password_file, "Read the password from the first line of FILE")->excludes(s);
 }
 
@@ -845,15 +855,15 @@ Examples:
       ->allow_extra_args(false);
   add->add_option("--display-name", o->display_name, "Display name");
   add_password_flags(add, *o);
-  add->footer("Examples:\n  argus users add alice --role operator\n  echo \"$PW\" | argus users add ci --password-stdin");
+  add->footer(
+      "Examples:\n  argus users add alice --role operator\n  echo \"$PW\" | argus users add ci --password-stdin");
   on_run(add, o, exit_code, env, run_users_add);
 
   CLI::App* update = g->add_subcommand("update", "Change a user's role, cameras, name or disabled state");
   add_connection_options(update, o->c);
   update->add_option("user", o->user, "User id or username")->required();
   update->add_option("--role", o->role, "viewer, operator or admin");
-  auto* cams = update->add_option("--camera", o->cameras, "Limit to this camera (repeat)")
-      ->allow_extra_args(false);
+  auto* cams = update->add_option("--camera", o->cameras, "Limit to this camera (repeat)")->allow_extra_args(false);
   update->add_flag("--all-cameras", o->all_cameras, "Every camera")->excludes(cams);
   update->add_option("--display-name", o->display_name, "Display name");
   auto* dis = update->add_flag("--disable", o->disable, "Disable (signs the user out)");
@@ -891,7 +901,8 @@ struct KeyOptions {
 int run_keys_list(const KeyOptions& o, const Environment& env) {
   Runner r(o.c, env);
   if (!r.open()) return r.code();
-  auto page = r.list("/api/v1/keys", {{"all", o.all_users ? "true" : ""}}, o.paging.limit, o.paging.cursor, o.paging.all);
+  auto page =
+      r.list("/api/v1/keys", {{"all", o.all_users ? "true" : ""}}, o.paging.limit, o.paging.cursor, o.paging.all);
   if (!page.reply.ok()) return page.reply.code;
   return r.print_list(page, {{"ID", "/id"},
                              {"NAME", "/name"},
@@ -943,8 +954,7 @@ void add_keys(CLI::App& cli, int* exit_code, EnvPtr env) {
   create->add_option("-p,--permission", o->permissions, "A permission it carries (repeat), e.g. events:read")
       ->allow_extra_args(false)
       ->required();
-  create->add_option("--camera", o->cameras, "Limit it to this camera (repeat)")
-      ->allow_extra_args(false);
+  create->add_option("--camera", o->cameras, "Limit it to this camera (repeat)")->allow_extra_args(false);
   create->add_option("--expires", o->expires, "Expiry time (RFC 3339)");
   create->footer(R"(Prints only the key on stdout (--json: the whole answer), so it can be captured.
 Examples:

@@ -118,7 +118,8 @@ void Runner::report(const std::string& method, const std::string& path, const Re
   if (reply.status == 401 || reply.status == 403) {
     *env_.err << "argus: not authorised by " << session_->server() << " (" << what_of(method, path)
               << "): " << problem_text(reply.http);
-    if (!session_->has_credential()) *env_.err << "; run argus login --server " << session_->server() << " or pass --token";
+    if (!session_->has_credential())
+      *env_.err << "; run argus login --server " << session_->server() << " or pass --token";
     *env_.err << "\n";
     return;
   }

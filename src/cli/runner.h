@@ -49,7 +49,7 @@ struct Reply {
   long status = 0;     // HTTP status; 0 when the server was not reached
   nlohmann::json doc;  // the parsed body (null when empty or not JSON)
   HttpResult http;
-  std::string error;   // why the server was not reached (status 0)
+  std::string error;  // why the server was not reached (status 0)
   bool ok() const { return code == kExitOk; }
 };
 

@@ -279,7 +279,11 @@ const nlohmann::json kStats = {
     {"version", "9.9.9"},
     {"process", {{"cpu_seconds", 12.5}, {"resident_memory_bytes", 1536}, {"open_fds", 9}}},
     {"cameras",
-     {{{"id", "front"}, {"name", "Front"}, {"state", "online"}, {"fps_in", 5}, {"fps_processed", 4.5},
+     {{{"id", "front"},
+       {"name", "Front"},
+       {"state", "online"},
+       {"fps_in", 5},
+       {"fps_processed", 4.5},
        {"frames_dropped", 2}}}},
     {"detector", {{"kind", "onnx"}, {"workers", 2}, {"queue_depth", 3}, {"queue_capacity", 64}}},
     {"store", {{"kind", "sqlite"}, {"size_bytes", 2097152}}},
@@ -293,11 +297,11 @@ TEST_F(CommandsTest, StatusRendersTheStatsDocument) {
   server_.set_answer("GET /api/v1/system/stats", 200, kStats);
   Outcome r = run({"status"});
   ASSERT_EQ(r.code, kExitOk) << r.err;
-  for (const char* line : {"version\t9.9.9\n", "uptime\t1h 02m 05s\n",
-                           "process\tcpu 12.5 s, memory 1.5 KiB, open files 9\n",
-                           "detector\tonnx, 2 workers, queue 3/64\n", "store\tsqlite, 2.0 MiB\n",
-                           "streams\t4 subscribers\n", "jobs\t1 queued, 0 running\n",
-                           "notifications\tdead_letters 3, queued 0\n", "camera\tfront\tFront\tonline\t5\t4.5\t2\n"}) {
+  for (const char* line :
+       {"version\t9.9.9\n", "uptime\t1h 02m 05s\n", "process\tcpu 12.5 s, memory 1.5 KiB, open files 9\n",
+        "detector\tonnx, 2 workers, queue 3/64\n", "store\tsqlite, 2.0 MiB\n", "streams\t4 subscribers\n",
+        "jobs\t1 queued, 0 running\n", "notifications\tdead_letters 3, queued 0\n",
+        "camera\tfront\tFront\tonline\t5\t4.5\t2\n"}) {
     EXPECT_NE(r.out.find(line), std::string::npos) << line << " in\n" << r.out;
   }
   Outcome j = run({"status", "--json"});
@@ -324,17 +328,24 @@ TEST_F(CommandsTest, StatusWatchPrintsSnapshotsUntilInterrupted) {
   };
   Outcome r = run({"status", "--watch", "2"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
-  EXPECT_EQ(slept_ms_, 4000);  // two waits of 2 s between three snapshots
+  EXPECT_EQ(slept_ms_, 4000);                         // two waits of 2 s between three snapshots
   EXPECT_EQ(r.out.find("\x1b["), std::string::npos);  // piped: no screen clearing
 }
 
 TEST_F(CommandsTest, AlertsUseTheDocumentedRoutes) {
   ASSERT_EQ(login(server_).code, kExitOk);
   vars_["ARGUS_SERVER"] = server_.url();
-  nlohmann::json alert = {{"id", "a1"},          {"rule_id", "r1"},       {"rule_name", "people at night"},
-                          {"camera", "front"},   {"label", "person"},     {"severity", "critical"},
-                          {"state", "firing"},   {"started_at", "2026-01-31T00:00:00Z"},
-                          {"resolved_at", nullptr}, {"acknowledged_at", nullptr}, {"acknowledged_by", nullptr},
+  nlohmann::json alert = {{"id", "a1"},
+                          {"rule_id", "r1"},
+                          {"rule_name", "people at night"},
+                          {"camera", "front"},
+                          {"label", "person"},
+                          {"severity", "critical"},
+                          {"state", "firing"},
+                          {"started_at", "2026-01-31T00:00:00Z"},
+                          {"resolved_at", nullptr},
+                          {"acknowledged_at", nullptr},
+                          {"acknowledged_by", nullptr},
                           {"message", "1 person"}};
   server_.set_answer("GET /api/v1/alerts", 200, {{"items", {alert}}, {"next_cursor", "c2"}});
   Outcome r = run({"alerts", "list", "--state", "firing", "--camera", "front", "--json"});
@@ -358,8 +369,12 @@ TEST_F(CommandsTest, AlertsUseTheDocumentedRoutes) {
 TEST_F(CommandsTest, DeadLetterCommandsUseTheDocumentedRoutes) {
   ASSERT_EQ(login(server_).code, kExitOk);
   vars_["ARGUS_SERVER"] = server_.url();
-  nlohmann::json letter = {{"id", "7"},          {"kind", "webhook"}, {"channel_id", "hook"}, {"error", "HTTP 500"},
-                           {"attempts", 5},      {"created_at", "2026-01-31T00:00:00Z"},
+  nlohmann::json letter = {{"id", "7"},
+                           {"kind", "webhook"},
+                           {"channel_id", "hook"},
+                           {"error", "HTTP 500"},
+                           {"attempts", 5},
+                           {"created_at", "2026-01-31T00:00:00Z"},
                            {"failed_at", "2026-01-31T00:05:00Z"}};
   server_.set_answer("GET /api/v1/dlq", 200, {{"items", {letter}}});
   Outcome r = run({"dlq", "list", "--channel", "hook", "--json"});
@@ -412,8 +427,13 @@ TEST_F(CommandsTest, JobsWaitExitsOneWhenTheJobFails) {
   ASSERT_EQ(login(server_).code, kExitOk);
   vars_["ARGUS_SERVER"] = server_.url();
   server_.set_answer("GET /api/v1/jobs/j1", 200,
-                     {{"id", "j1"}, {"kind", "analyze"}, {"state", "failed"}, {"progress", 40}, {"message", "decoding"},
-                      {"error", "not a video"}, {"result", nullptr}});
+                     {{"id", "j1"},
+                      {"kind", "analyze"},
+                      {"state", "failed"},
+                      {"progress", 40},
+                      {"message", "decoding"},
+                      {"error", "not a video"},
+                      {"result", nullptr}});
   Outcome r = run({"jobs", "wait", "j1"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_NE(r.err.find("job j1: failed 40% decoding\n"), std::string::npos) << r.err;

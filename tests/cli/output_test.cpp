@@ -72,9 +72,11 @@ TEST(Output, FlattenNamesNestedMembers) {
 TEST(Output, ProblemTextHasTitleDetailAndFieldErrors) {
   HttpResult r;
   r.status = 422;
-  r.body = R"({"title":"Unprocessable Content","detail":"1 field is invalid","errors":[{"pointer":"/detection/fps","detail":"must be a number between 0.1 and 60"}]})";
-  EXPECT_EQ(problem_text(r),
-            "Unprocessable Content: 1 field is invalid (HTTP 422)\n  /detection/fps: must be a number between 0.1 and 60");
+  r.body =
+      R"({"title":"Unprocessable Content","detail":"1 field is invalid","errors":[{"pointer":"/detection/fps","detail":"must be a number between 0.1 and 60"}]})";
+  EXPECT_EQ(
+      problem_text(r),
+      "Unprocessable Content: 1 field is invalid (HTTP 422)\n  /detection/fps: must be a number between 0.1 and 60");
   r.status = 502;
   r.body = "<html>bad gateway</html>";
   EXPECT_EQ(problem_text(r), "HTTP 502");
