@@ -93,6 +93,17 @@ class CliCommands(CliBase):
             r = self.cli(*cmd, "--help")
             self.assertIn("Examples:", r.stdout, cmd)
 
+    def test_login_and_logout_with_json(self):
+        creds = {"ARGUS_CREDENTIALS": os.path.join(self.dir, "other-credentials.json")}
+        doc = self.cli_json("login", "--password-stdin", env=creds, stdin=ADMIN_PASSWORD + "\n")
+        self.assertEqual(doc, {"server": self.url, "username": "admin"})
+        self.cli("login", "--password", ADMIN_PASSWORD, env=creds, code=2)  # never a flag
+        self.cli("login", env=creds, code=2)  # no terminal to ask
+        self.assertEqual(self.cli_json("whoami", env=creds)["user"]["username"], "admin")
+        self.assertEqual(self.cli_json("logout", env=creds), {"server": self.url, "signed_out": True})
+        self.assertEqual(self.cli_json("logout", env=creds), {"server": self.url, "signed_out": False})
+        self.cli("whoami", env=creds, code=4)
+
     def test_exit_codes(self):
         # 2: usage (unknown flag, missing argument, missing subcommand).
         r = self.cli("cameras", "list", "--bogus", code=2)
@@ -305,6 +316,8 @@ class CliCommands(CliBase):
         self.assertEqual(failed2["params"], {"file": "broken.mp4"})
         r = self.cli("jobs", "wait", failed["id"], code=1)
         self.assertIn("failed", r.stderr)
+        r = self.cli("jobs", "cancel", failed["id"], code=1)  # a finished job cannot be cancelled
+        self.assertIn("HTTP 409", r.stderr)
         # The server refuses an unknown kind: its detail names the known ones.
         r = self.cli("jobs", "submit", "no-such-kind", code=1)
         self.assertIn("known kinds", r.stderr)
