@@ -22,6 +22,7 @@ class ClientTest : public ::testing::Test {
         c,
         [](api::Request& r) {
           if (r.path == "/missing") return api::Response::text(404, "{}", "application/json");
+          if (r.path == "/peer") return api::Response::text(200, r.remote_address, "text/plain");
           if (r.path == "/whoami") {
             return api::Response::text(200, r.header("authorization") ? *r.header("authorization") : "-", "text/plain");
           }
@@ -69,6 +70,16 @@ TEST_F(ClientTest, KeepsResponseHeaders) {
   ASSERT_NE(r->header("content-type"), nullptr);
   EXPECT_EQ(*r->header("content-type"), "text/plain");
   EXPECT_EQ(r->header("retry-after"), nullptr);
+}
+
+TEST_F(ClientTest, RequestsReuseOneConnection) {
+  Client client(base());
+  auto first = client.request("GET", "/peer");
+  auto second = client.request("GET", "/peer");
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->body, second->body);  // the same client address and port: kept alive
+  Client other(base());
+  EXPECT_NE(other.request("GET", "/peer")->body, first->body);
 }
 
 TEST(Client, NormalizesServerUrls) {
