@@ -441,6 +441,11 @@ TEST_F(CommandsTest, JobsWaitExitsOneWhenTheJobFails) {
   EXPECT_NE(r.out.find("state\tfailed\n"), std::string::npos) << r.out;
   server_.set_answer("GET /api/v1/jobs/j2", 200, {{"id", "j2"}, {"state", "succeeded"}, {"progress", 100}});
   EXPECT_EQ(run({"jobs", "wait", "j2"}).code, kExitOk);
+  server_.set_answer("POST /api/v1/jobs/j3/cancel", 200, {{"id", "j3"}, {"state", "cancelled"}});
+  Outcome cancel = run({"jobs", "cancel", "j3", "--json"});
+  EXPECT_EQ(cancel.code, kExitOk);
+  EXPECT_EQ(nlohmann::json::parse(cancel.out)["state"], "cancelled");
+  EXPECT_EQ(server_.requests().back(), "POST /api/v1/jobs/j3/cancel");
 }
 
 TEST(Commands, EveryCommandHasHelpAndLoginHasExamples) {
