@@ -10,6 +10,7 @@
 
 #include "cli/client.h"
 #include "cli/credentials.h"
+#include "cli/runner.h"
 #include "cli/session.h"
 #include "cli/terminal.h"
 
@@ -21,27 +22,24 @@ using nlohmann::json;
 constexpr const char* kDefaultServer = "http://127.0.0.1:8080";
 constexpr const char* kDefaultUser = "admin";
 
-// Options every command that talks to a server shares.
-struct Common {
-  std::string server;
-  std::string token;
-  bool json = false;
-};
-
 struct LoginOptions {
   std::string server;
   std::string user;
   bool password_stdin = false;
+  std::string password_file;
+  bool json = false;
 };
 
 const char* const kLoginFooter = R"(Examples:
   argus login                                  # asks for the user (default admin) and the password
   argus login --server https://nvr.example.com:8443 --user alice
   argus login --user ci --password-stdin < ~/.argus-password
+  argus login --user ci --password-file /run/secrets/argus-password
   pass show argus/ci | argus login --user ci --password-stdin
   argus status                                 # later commands use the stored session
   argus logout
 
+The password is never a flag: it comes from the terminal, --password-stdin or --password-file.
 The session is kept in $ARGUS_CREDENTIALS if set, else $XDG_CONFIG_HOME/argus/credentials.json,
 else ~/.config/argus/credentials.json (mode 0600; one entry per server). The password is never
 stored, and the access token is refreshed as needed. --token and ARGUS_TOKEN take precedence
@@ -56,34 +54,8 @@ std::string field_text(const json& doc, const char* key, const char* fallback = 
   return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
-std::string server_of(const std::string& flag, const Environment& env) {
-  if (!flag.empty()) return normalize_server(flag);
-  std::string from_env = env.var("ARGUS_SERVER");
-  return normalize_server(from_env.empty() ? kDefaultServer : from_env);
-}
-
 Result<std::string> credentials_file(const Environment& env) {
   return credentials_path(env.var("ARGUS_CREDENTIALS"), env.var("XDG_CONFIG_HOME"), env.var("HOME"));
-}
-
-int exit_code_for(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kUnavailable:
-      return kExitUnreachable;
-    case StatusCode::kUnauthenticated:
-    case StatusCode::kPermissionDenied:
-    case StatusCode::kResourceExhausted:
-      return kExitUnauthorized;
-    case StatusCode::kInvalidArgument:
-      return kExitUsage;
-    default:
-      return kExitFailed;
-  }
-}
-
-int fail(const Environment& env, const Status& s) {
-  *env.err << "argus: " << s.message() << "\n";
-  return exit_code_for(s);
 }
 
 std::string login_hint(const std::string& server) { return "run argus login --server " + server; }
@@ -106,35 +78,6 @@ int not_authorised(const Session& session, const HttpResult& answer, const Envir
   if (!session.has_credential()) *env.err << "; " << login_hint(session.server()) << " or pass --token";
   *env.err << "\n";
   return kExitUnauthorized;
-}
-
-int run_status(const Common& c, const Environment& env) {
-  auto session = open_session(c, env);
-  if (!session.ok()) return fail(env, session.status());
-  auto info = session->request("GET", "/api/v1/system/info");
-  if (!info.ok()) return fail(env, info.status());
-  if (info->status == 401 || info->status == 403) return not_authorised(*session, *info, env);
-  auto ready = session->request("GET", "/ready");
-  if (!ready.ok()) return fail(env, ready.status());
-  auto info_doc = json::parse(info->body, nullptr, false);
-  auto ready_doc = json::parse(ready->body, nullptr, false);
-  if (info->status != 200 || info_doc.is_discarded() || ready_doc.is_discarded()) {
-    *env.err << "argus: unexpected answer from " << session->server() << " (HTTP " << info->status << ")\n";
-    return kExitFailed;
-  }
-  if (c.json) {
-    *env.out << json{{"server", session->server()}, {"info", info_doc}, {"ready", ready_doc}}.dump() << "\n";
-  } else {
-    const json uptime = info_doc.is_object() ? info_doc.value("uptime_seconds", json()) : json();
-    const json storage = info_doc.is_object() ? info_doc.value("storage", json()) : json();
-    *env.out << "server   " << session->server() << "\n"
-             << "status   " << field_text(ready_doc, "status", "unknown") << "\n"
-             << "version  " << field_text(info_doc, "version") << " (" << field_text(info_doc, "git_revision") << ")\n"
-             << "uptime   " << static_cast<long long>(uptime.is_number() ? uptime.get<double>() : 0.0) << " s\n"
-             << "storage  " << field_text(storage, "kind") << " (schema " << field_text(storage, "schema_version", "0")
-             << ")\n";
-  }
-  return ready->status == 200 ? kExitOk : kExitFailed;
 }
 
 std::string cameras_text(const json& cameras) {
@@ -191,13 +134,14 @@ int run_login(const LoginOptions& o, const Environment& env) {
   const std::string server = server_of(o.server, env);
   auto path = credentials_file(env);
   if (!path.ok()) return fail(env, path.status());
-  if (!o.password_stdin && !env.ask) {
-    return fail(env, Status::invalid_argument(
-                         "no terminal to ask for the password: pipe it in with --password-stdin (see --help)"));
+  const bool unattended = o.password_stdin || !o.password_file.empty();
+  if (!unattended && !env.ask) {
+    return fail(env, Status::invalid_argument("no terminal to ask for the password: pipe it in with --password-stdin "
+                                              "or name a file with --password-file (see --help)"));
   }
 
   std::string user = o.user;
-  if (user.empty() && !o.password_stdin) {
+  if (user.empty() && !unattended) {
     auto typed = env.ask("Username [" + std::string(kDefaultUser) + "]: ", true);
     if (!typed.ok()) return fail(env, Status::invalid_argument("sign-in cancelled"));
     user = *typed;
@@ -205,7 +149,7 @@ int run_login(const LoginOptions& o, const Environment& env) {
   if (user.empty()) user = kDefaultUser;
 
   auto password =
-      o.password_stdin ? read_secret_line(*env.in) : env.ask("Password for " + user + " at " + server + ": ", false);
+      read_password(env, o.password_file, o.password_stdin, "Password for " + user + " at " + server + ": ", false);
   if (!password.ok()) {
     if (password.status().code() == StatusCode::kInvalidArgument) return fail(env, password.status());
     return fail(env, Status::invalid_argument("sign-in cancelled"));
@@ -249,11 +193,15 @@ int run_login(const LoginOptions& o, const Environment& env) {
   }
   // The session this one replaces is of no further use: end it on the server (best effort).
   if (previous) (void)auth_logout(client, previous->refresh_token);
-  *env.out << "signed in to " << server << " as " << credential.username << "\n";
+  if (o.json) {
+    *env.out << json{{"server", server}, {"username", credential.username}}.dump() << "\n";
+  } else {
+    *env.out << "signed in to " << server << " as " << credential.username << "\n";
+  }
   return kExitOk;
 }
 
-int run_logout(const std::string& server_flag, const Environment& env) {
+int run_logout(const std::string& server_flag, bool as_json, const Environment& env) {
   const std::string server = server_of(server_flag, env);
   auto path = credentials_file(env);
   if (!path.ok()) return fail(env, path.status());
@@ -264,7 +212,11 @@ int run_logout(const std::string& server_flag, const Environment& env) {
   if (!all.ok()) return fail(env, all.status());
   auto it = all->find(server);
   if (it == all->end()) {
-    *env.out << "not signed in to " << server << "\n";
+    if (as_json) {
+      *env.out << json{{"server", server}, {"signed_out", false}}.dump() << "\n";
+    } else {
+      *env.out << "not signed in to " << server << "\n";
+    }
     return kExitOk;
   }
   Client client(server);
@@ -276,15 +228,12 @@ int run_logout(const std::string& server_flag, const Environment& env) {
   }
   all->erase(it);
   if (Status s = store.save(*lock, *all); !s.ok()) return fail(env, s.with_context("cannot update the credentials"));
-  *env.out << "signed out of " << server << "\n";
+  if (as_json) {
+    *env.out << json{{"server", server}, {"signed_out", true}}.dump() << "\n";
+  } else {
+    *env.out << "signed out of " << server << "\n";
+  }
   return kExitOk;
-}
-
-void add_connection_options(CLI::App* cmd, Common& c) {
-  cmd->add_option("--server", c.server, "Server base URL (env ARGUS_SERVER, default http://127.0.0.1:8080)");
-  cmd->add_option("--token", c.token,
-                  "Access token or API key (env ARGUS_TOKEN); by default the session stored by `argus login`");
-  cmd->add_flag("--json", c.json, "Print machine-readable JSON");
 }
 
 }  // namespace
@@ -300,6 +249,10 @@ Environment process_environment() {
   env.err = &std::cerr;
   if (stdin_is_terminal()) env.ask = ask_terminal;
   env.clock = &system_clock();
+  env.out_terminal = stdout_is_terminal();
+  env.err_terminal = stderr_is_terminal();
+  env.catch_interrupts = catch_interrupts;
+  env.interrupted = interrupt_requested;
   return env;
 }
 
@@ -308,9 +261,16 @@ void add_client_commands(CLI::App& cli, int* exit_code) { add_client_commands(cl
 void add_client_commands(CLI::App& cli, int* exit_code, Environment env) {
   auto shared_env = std::make_shared<const Environment>(std::move(env));
 
+  auto version_json = std::make_shared<bool>(false);
   CLI::App* version = cli.add_subcommand("version", "Print the version of this binary");
-  version->callback([exit_code, shared_env] {
-    *shared_env->out << "argus " << ARGUS_VERSION << " (" << ARGUS_GIT_REVISION << ")\n";
+  version->add_flag("--json", *version_json, "Print {\"version\", \"git_revision\"} as JSON");
+  version->footer("Examples:\n  argus version\n  argus version --json");
+  version->callback([exit_code, shared_env, version_json] {
+    if (*version_json) {
+      *shared_env->out << json{{"version", ARGUS_VERSION}, {"git_revision", ARGUS_GIT_REVISION}}.dump() << "\n";
+    } else {
+      *shared_env->out << "argus " << ARGUS_VERSION << " (" << ARGUS_GIT_REVISION << ")\n";
+    }
     *exit_code = kExitOk;
   });
 
@@ -319,8 +279,11 @@ void add_client_commands(CLI::App& cli, int* exit_code, Environment env) {
       cli.add_subcommand("login", "Sign in to a server and keep the session, so later commands need no --token");
   login_cmd->add_option("--server", login->server, "Server base URL (env ARGUS_SERVER, default http://127.0.0.1:8080)");
   login_cmd->add_option("-u,--user", login->user, "User name (asked on the terminal, default admin)");
-  login_cmd->add_flag("--password-stdin", login->password_stdin,
-                      "Read the password from the first line of standard input (for scripts)");
+  auto* from_stdin = login_cmd->add_flag("--password-stdin", login->password_stdin,
+                                         "Read the password from the first line of standard input (for scripts)");
+  login_cmd->add_option("--password-file", login->password_file, "Read the password from the first line of FILE")
+      ->excludes(from_stdin);
+  login_cmd->add_flag("--json", login->json, "Print {\"server\", \"username\"} as JSON");
   login_cmd->footer(kLoginFooter);
   login_cmd->callback([login, exit_code, shared_env] { *exit_code = run_login(*login, *shared_env); });
 
@@ -329,19 +292,22 @@ void add_client_commands(CLI::App& cli, int* exit_code, Environment env) {
       cli.add_subcommand("logout", "End the stored session on the server and forget it on this machine");
   logout_cmd->add_option("--server", *logout_server,
                          "Server base URL (env ARGUS_SERVER, default http://127.0.0.1:8080)");
-  logout_cmd->callback(
-      [logout_server, exit_code, shared_env] { *exit_code = run_logout(*logout_server, *shared_env); });
+  auto logout_json = std::make_shared<bool>(false);
+  logout_cmd->add_flag("--json", *logout_json, "Print {\"server\", \"signed_out\"} as JSON");
+  logout_cmd->footer("Examples:\n  argus logout\n  argus logout --server https://nvr.example.com:8443");
+  logout_cmd->callback([logout_server, logout_json, exit_code, shared_env] {
+    *exit_code = run_logout(*logout_server, *logout_json, *shared_env);
+  });
 
   auto whoami = std::make_shared<Common>();
   CLI::App* whoami_cmd =
       cli.add_subcommand("whoami", "Show who the credential in use belongs to (user, role, cameras)");
   add_connection_options(whoami_cmd, *whoami);
+  whoami_cmd->footer("Examples:\n  argus whoami\n  argus whoami --token \"$ARGUS_KEY\" --json");
   whoami_cmd->callback([whoami, exit_code, shared_env] { *exit_code = run_whoami(*whoami, *shared_env); });
 
-  auto status = std::make_shared<Common>();
-  CLI::App* status_cmd = cli.add_subcommand("status", "Show a server's state and readiness");
-  add_connection_options(status_cmd, *status);
-  status_cmd->callback([status, exit_code, shared_env] { *exit_code = run_status(*status, *shared_env); });
+  add_operation_commands(cli, exit_code, shared_env);
+  add_resource_commands(cli, exit_code, shared_env);
 }
 
 }  // namespace argus::cli

@@ -1,10 +1,14 @@
-// The client subcommands of the argus binary (login, logout, whoami, status, version). They
-// talk to a server given by --server or ARGUS_SERVER (default http://127.0.0.1:8080) with the
+// The client subcommands of the argus binary: login, logout, whoami, status, health,
+// cameras, events, counts, alerts, jobs, dlq, users, keys, maintenance, version. They talk
+// to a server given by --server or ARGUS_SERVER (default http://127.0.0.1:8080) with the
 // first credential found: --token, ARGUS_TOKEN, then the session `argus login` stored for
 // that server (see session.h and credentials.h).
 //
-// Exit codes: 0 ok, 1 failed, 2 usage, 3 server unreachable, 4 not authorised (wrong
-// password, too many attempts, not signed in, session expired).
+// Conventions (docs/cli.md): --json prints the server's documents (a list command: a JSON
+// array of the items); otherwise tables on a terminal and tab-separated lines when piped;
+// colour only on a terminal without NO_COLOR; data on stdout, messages on stderr.
+// Exit codes: 0 ok, 1 failed (the server refused, 404, a job failed), 2 usage, 3 server
+// unreachable, 4 not authorised (401/403, wrong password, not signed in, session expired).
 #pragma once
 
 #include <functional>
@@ -34,6 +38,15 @@ struct Environment {
   // null when there is no terminal to ask.
   std::function<Result<std::string>(const std::string& prompt, bool echo)> ask;
   const Clock* clock = nullptr;  // null: the system clock
+  bool out_terminal = false;     // stdout is a terminal: tables, colour, screen redraws
+  bool err_terminal = false;     // stderr is a terminal: progress bars
+  // Called by the commands that run until Ctrl-C (status --watch, events tail, jobs wait)
+  // before they start; afterwards `interrupted` tells whether Ctrl-C was pressed. Null:
+  // nothing to install / never interrupted.
+  std::function<void()> catch_interrupts;
+  std::function<bool()> interrupted;
+  // Waits `ms` milliseconds (null: really sleeps).
+  std::function<void(long ms)> sleep;
 };
 
 // The real process: getenv, std::cin/cout/cerr, the terminal when standard input is one, and

@@ -163,16 +163,26 @@ Status Session::refresh(const std::string& stale_access) {
 }
 
 Result<HttpResult> Session::request(const std::string& method, const std::string& path, const std::string& body,
-                                    const std::string& content_type) {
+                                    const std::string& content_type, const RequestOptions& options) {
   if (source_ == CredentialSource::kStored && expiring(stored_)) {
     ARGUS_RETURN_IF_ERROR(refresh(stored_.access_token));
   }
   client_.set_token(current_token());
-  auto r = client_.request(method, path, body, content_type);
+  auto r = client_.request(method, path, body, content_type, options);
   if (!r.ok() || r->status != 401 || source_ != CredentialSource::kStored) return r;
   ARGUS_RETURN_IF_ERROR(refresh(stored_.access_token));
   client_.set_token(current_token());
-  return client_.request(method, path, body, content_type);
+  return client_.request(method, path, body, content_type, options);
+}
+
+Result<StreamEnd> Session::stream(const std::string& path, const RequestOptions& options,
+                                  const std::function<bool(std::string_view)>& on_data,
+                                  const std::function<bool()>& should_stop) {
+  if (source_ == CredentialSource::kStored && expiring(stored_)) {
+    ARGUS_RETURN_IF_ERROR(refresh(stored_.access_token));
+  }
+  client_.set_token(current_token());
+  return client_.stream(path, options, on_data, should_stop);
 }
 
 }  // namespace argus::cli

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -66,7 +67,16 @@ class Session {
   // refused; other statuses when the new pair cannot be stored. Otherwise the answer,
   // whatever its HTTP status.
   Result<HttpResult> request(const std::string& method, const std::string& path, const std::string& body = "",
-                             const std::string& content_type = "");
+                             const std::string& content_type = "", const RequestOptions& options = {});
+
+  // Client::stream with the session's credential (refreshed first when it is about to
+  // expire; a 401 answer is returned, not retried).
+  Result<StreamEnd> stream(const std::string& path, const RequestOptions& options,
+                           const std::function<bool(std::string_view)>& on_data,
+                           const std::function<bool()>& should_stop);
+
+  // The connection's client (for its retry policy and sleeper).
+  Client& client() { return client_; }
 
   const std::string& server() const { return client_.server(); }
   CredentialSource source() const { return source_; }

@@ -58,6 +58,23 @@ Result<std::string> read_line_fd() {
 }  // namespace
 
 bool stdin_is_terminal() { return ::isatty(STDIN_FILENO) == 1; }
+bool stdout_is_terminal() { return ::isatty(STDOUT_FILENO) == 1; }
+bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+namespace {
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void note_interrupt(int) { g_interrupted = 1; }
+}  // namespace
+
+void catch_interrupts() {
+  struct sigaction act {};
+  act.sa_handler = note_interrupt;
+  sigemptyset(&act.sa_mask);
+  ::sigaction(SIGINT, &act, nullptr);
+  ::sigaction(SIGTERM, &act, nullptr);
+}
+
+bool interrupt_requested() { return g_interrupted != 0; }
 
 Result<std::string> ask_terminal(const std::string& prompt, bool echo) {
   if (!stdin_is_terminal()) return Status::failed_precondition("standard input is not a terminal");

@@ -8,8 +8,15 @@
 
 namespace argus::cli {
 
-// True when standard input is a terminal.
+// True when standard input (output, error) is a terminal.
 bool stdin_is_terminal();
+bool stdout_is_terminal();
+bool stderr_is_terminal();
+
+// From now on SIGINT and SIGTERM only set a flag that interrupt_requested() reads, so a
+// long-running command (a watch, a tail) can finish its output and exit 0.
+void catch_interrupts();
+bool interrupt_requested();
 
 // Writes `prompt` to the terminal (standard error) and reads one line from standard input,
 // which must be a terminal. With `echo` false the typed characters are not shown (termios),

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <sstream>
 
@@ -57,6 +58,9 @@ class CommandsTest : public ::testing::Test {
         return a;
       };
     }
+    env.out_terminal = out_terminal_;
+    env.sleep = [this](long ms) { slept_ms_ += ms; };
+    if (interrupt_when_) env.interrupted = [this, &out] { return interrupt_when_(out.str()); };
     Outcome r;
     CLI::App app{"argus"};
     add_client_commands(app, &r.code, std::move(env));
@@ -95,6 +99,9 @@ class CommandsTest : public ::testing::Test {
   std::string path_ = dir_.file("creds/credentials.json");
   std::map<std::string, std::string> vars_{{"ARGUS_CREDENTIALS", path_}, {"HOME", dir_.file("home")}};
   bool terminal_ = false;
+  bool out_terminal_ = false;
+  long slept_ms_ = 0;
+  std::function<bool(const std::string& out)> interrupt_when_;
   std::vector<std::string> answers_;
   std::vector<Prompt> prompts_;
 };
@@ -267,6 +274,180 @@ TEST_F(CommandsTest, SigningInAgainEndsThePreviousSession) {
   EXPECT_TRUE(server_.refresh_token_valid(stored()[server_.url()].refresh_token));
 }
 
+const nlohmann::json kStats = {
+    {"uptime_seconds", 3725.2},
+    {"version", "9.9.9"},
+    {"process", {{"cpu_seconds", 12.5}, {"resident_memory_bytes", 1536}, {"open_fds", 9}}},
+    {"cameras",
+     {{{"id", "front"},
+       {"name", "Front"},
+       {"state", "online"},
+       {"fps_in", 5},
+       {"fps_processed", 4.5},
+       {"frames_dropped", 2}}}},
+    {"detector", {{"kind", "onnx"}, {"workers", 2}, {"queue_depth", 3}, {"queue_capacity", 64}}},
+    {"store", {{"kind", "sqlite"}, {"size_bytes", 2097152}}},
+    {"streams", {{"subscribers", 4}}},
+    {"jobs", {{"queued", 1}, {"running", 0}}},
+    {"notifications", {{"queued", 0}, {"dead_letters", 3}}}};
+
+TEST_F(CommandsTest, StatusRendersTheStatsDocument) {
+  ASSERT_EQ(login(server_).code, kExitOk);
+  vars_["ARGUS_SERVER"] = server_.url();
+  server_.set_answer("GET /api/v1/system/stats", 200, kStats);
+  Outcome r = run({"status"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  for (const char* line :
+       {"version\t9.9.9\n", "uptime\t1h 02m 05s\n", "process\tcpu 12.5 s, memory 1.5 KiB, open files 9\n",
+        "detector\tonnx, 2 workers, queue 3/64\n", "store\tsqlite, 2.0 MiB\n", "streams\t4 subscribers\n",
+        "jobs\t1 queued, 0 running\n", "notifications\tdead_letters 3, queued 0\n",
+        "camera\tfront\tFront\tonline\t5\t4.5\t2\n"}) {
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << " in\n" << r.out;
+  }
+  Outcome j = run({"status", "--json"});
+  EXPECT_EQ(nlohmann::json::parse(j.out), kStats);
+  // A terminal gets a table with a header; colour is off with NO_COLOR.
+  out_terminal_ = true;
+  vars_["NO_COLOR"] = "1";
+  Outcome tty = run({"status"});
+  EXPECT_NE(tty.out.find("CAMERA  NAME   STATE   FPS IN"), std::string::npos) << tty.out;
+  EXPECT_EQ(tty.out.find("\x1b["), std::string::npos);
+  vars_.erase("NO_COLOR");
+  tty = run({"status"});
+  EXPECT_NE(tty.out.find("\x1b[32monline\x1b[0m"), std::string::npos) << tty.out;
+}
+
+TEST_F(CommandsTest, StatusWatchPrintsSnapshotsUntilInterrupted) {
+  ASSERT_EQ(login(server_).code, kExitOk);
+  vars_["ARGUS_SERVER"] = server_.url();
+  server_.set_answer("GET /api/v1/system/stats", 200, kStats);
+  interrupt_when_ = [](const std::string& out) {
+    std::size_t n = 0;
+    for (std::size_t at = out.find("version\t"); at != std::string::npos; at = out.find("version\t", at + 1)) ++n;
+    return n >= 3;
+  };
+  Outcome r = run({"status", "--watch", "2"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(slept_ms_, 4000);                         // two waits of 2 s between three snapshots
+  EXPECT_EQ(r.out.find("\x1b["), std::string::npos);  // piped: no screen clearing
+}
+
+TEST_F(CommandsTest, AlertsUseTheDocumentedRoutes) {
+  ASSERT_EQ(login(server_).code, kExitOk);
+  vars_["ARGUS_SERVER"] = server_.url();
+  nlohmann::json alert = {{"id", "a1"},
+                          {"rule_id", "r1"},
+                          {"rule_name", "people at night"},
+                          {"camera", "front"},
+                          {"label", "person"},
+                          {"severity", "critical"},
+                          {"state", "firing"},
+                          {"started_at", "2026-01-31T00:00:00Z"},
+                          {"resolved_at", nullptr},
+                          {"acknowledged_at", nullptr},
+                          {"acknowledged_by", nullptr},
+                          {"message", "1 person"}};
+  server_.set_answer("GET /api/v1/alerts", 200, {{"items", {alert}}, {"next_cursor", "c2"}});
+  Outcome r = run({"alerts", "list", "--state", "firing", "--camera", "front", "--json"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out), nlohmann::json::array({alert}));
+  EXPECT_NE(r.err.find("--cursor c2"), std::string::npos);
+  EXPECT_EQ(server_.requests().back(), "GET /api/v1/alerts?state=firing&camera=front");
+  r = run({"alerts", "list"});
+  EXPECT_EQ(r.out, "a1\tcritical\tfiring\tpeople at night\tfront\tperson\t2026-01-31T00:00:00Z\t-\t1 person\n");
+  alert["acknowledged_at"] = "2026-01-31T00:01:00Z";
+  server_.set_answer("POST /api/v1/alerts/a1/ack", 200, alert);
+  r = run({"alerts", "ack", "a1", "--json"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(nlohmann::json::parse(r.out)["acknowledged_at"], "2026-01-31T00:01:00Z");
+  server_.set_answer("POST /api/v1/alerts/zz/ack", 404, {{"title", "Not Found"}, {"detail", "no alert 'zz'"}});
+  r = run({"alerts", "ack", "zz"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_NE(r.err.find("Not Found: no alert 'zz' (HTTP 404)"), std::string::npos) << r.err;
+}
+
+TEST_F(CommandsTest, DeadLetterCommandsUseTheDocumentedRoutes) {
+  ASSERT_EQ(login(server_).code, kExitOk);
+  vars_["ARGUS_SERVER"] = server_.url();
+  nlohmann::json letter = {{"id", "7"},
+                           {"kind", "webhook"},
+                           {"channel_id", "hook"},
+                           {"error", "HTTP 500"},
+                           {"attempts", 5},
+                           {"created_at", "2026-01-31T00:00:00Z"},
+                           {"failed_at", "2026-01-31T00:05:00Z"}};
+  server_.set_answer("GET /api/v1/dlq", 200, {{"items", {letter}}});
+  Outcome r = run({"dlq", "list", "--channel", "hook", "--json"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)[0]["id"], "7");
+  EXPECT_EQ(server_.requests().back(), "GET /api/v1/dlq?channel=hook");
+  server_.set_answer("POST /api/v1/dlq/7/requeue", 204, nullptr);
+  EXPECT_EQ(run({"dlq", "requeue", "7"}).code, kExitOk);
+  server_.set_answer("POST /api/v1/dlq/requeue", 200, {{"requeued", 3}});
+  r = run({"dlq", "requeue", "--all", "--kind", "webhook"});
+  EXPECT_EQ(r.out, "3\n");
+  EXPECT_EQ(server_.requests().back(), "POST /api/v1/dlq/requeue?kind=webhook");
+  EXPECT_EQ(run({"dlq", "requeue"}).code, kExitUsage);
+  EXPECT_EQ(run({"dlq", "requeue", "7", "--all"}).code, kExitUsage);
+  // Purging everything asks first; without a terminal it needs --yes.
+  const auto asked = server_.requests().size();
+  EXPECT_EQ(run({"dlq", "purge"}).code, kExitUsage);
+  EXPECT_EQ(server_.requests().size(), asked);
+  terminal_ = true;
+  answers_ = {"n"};
+  EXPECT_EQ(run({"dlq", "purge"}).code, kExitFailed);
+  EXPECT_EQ(server_.requests().size(), asked);
+  server_.set_answer("DELETE /api/v1/dlq", 200, {{"purged", 2}});
+  answers_ = {"y"};
+  r = run({"dlq", "purge", "--json"});
+  EXPECT_EQ(nlohmann::json::parse(r.out), nlohmann::json({{"purged", 2}}));
+  server_.set_answer("DELETE /api/v1/dlq/7", 204, nullptr);
+  r = run({"dlq", "purge", "7", "--json"});
+  EXPECT_EQ(nlohmann::json::parse(r.out), nlohmann::json({{"purged", "7"}}));
+}
+
+TEST_F(CommandsTest, BusyServerIsRetriedThenReported) {
+  ASSERT_EQ(login(server_).code, kExitOk);
+  vars_["ARGUS_SERVER"] = server_.url();
+  server_.set_answer("GET /api/v1/cameras", 503, {{"title", "Service Unavailable"}, {"detail", "store busy"}});
+  const auto before = server_.requests().size();
+  Outcome r = run({"cameras", "list"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_EQ(server_.requests().size() - before, 4u);
+  EXPECT_EQ(slept_ms_, 250 + 500 + 1000);
+  EXPECT_NE(r.err.find("store busy (HTTP 503)"), std::string::npos) << r.err;
+  // A POST is not repeated.
+  server_.set_answer("POST /api/v1/jobs", 503, {{"detail", "busy"}});
+  const auto posts = server_.requests().size();
+  EXPECT_EQ(run({"jobs", "submit", "vacuum"}).code, kExitFailed);
+  EXPECT_EQ(server_.requests().size() - posts, 1u);
+}
+
+TEST_F(CommandsTest, JobsWaitExitsOneWhenTheJobFails) {
+  ASSERT_EQ(login(server_).code, kExitOk);
+  vars_["ARGUS_SERVER"] = server_.url();
+  server_.set_answer("GET /api/v1/jobs/j1", 200,
+                     {{"id", "j1"},
+                      {"kind", "analyze"},
+                      {"state", "failed"},
+                      {"progress", 40},
+                      {"message", "decoding"},
+                      {"error", "not a video"},
+                      {"result", nullptr}});
+  Outcome r = run({"jobs", "wait", "j1"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_NE(r.err.find("job j1: failed 40% decoding\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("not a video"), std::string::npos);
+  EXPECT_NE(r.out.find("state\tfailed\n"), std::string::npos) << r.out;
+  server_.set_answer("GET /api/v1/jobs/j2", 200, {{"id", "j2"}, {"state", "succeeded"}, {"progress", 100}});
+  EXPECT_EQ(run({"jobs", "wait", "j2"}).code, kExitOk);
+  server_.set_answer("POST /api/v1/jobs/j3/cancel", 200, {{"id", "j3"}, {"state", "cancelled"}});
+  Outcome cancel = run({"jobs", "cancel", "j3", "--json"});
+  EXPECT_EQ(cancel.code, kExitOk);
+  EXPECT_EQ(nlohmann::json::parse(cancel.out)["state"], "cancelled");
+  EXPECT_EQ(server_.requests().back(), "POST /api/v1/jobs/j3/cancel");
+}
+
 TEST(Commands, EveryCommandHasHelpAndLoginHasExamples) {
   CLI::App app{"argus"};
   int code = 0;
@@ -274,6 +455,17 @@ TEST(Commands, EveryCommandHasHelpAndLoginHasExamples) {
   for (const char* name : {"login", "logout", "whoami", "status", "version"}) {
     EXPECT_FALSE(app.get_subcommand(name)->get_description().empty()) << name;
   }
+  // Every command and subcommand: a description, an example, and --json where it prints data.
+  std::function<void(CLI::App*, const std::string&)> check = [&](CLI::App* cmd, const std::string& path) {
+    EXPECT_FALSE(cmd->get_description().empty()) << path;
+    EXPECT_NE(cmd->help().find("Examples:"), std::string::npos) << path;
+    auto subs = cmd->get_subcommands([](CLI::App*) { return true; });
+    if (subs.empty()) {
+      EXPECT_NE(cmd->help().find("--json"), std::string::npos) << path;
+    }
+    for (CLI::App* sub : subs) check(sub, path + " " + sub->get_name());
+  };
+  for (CLI::App* cmd : app.get_subcommands([](CLI::App*) { return true; })) check(cmd, cmd->get_name());
   std::string help = app.get_subcommand("login")->help();
   EXPECT_NE(help.find("Examples:"), std::string::npos) << help;
   EXPECT_NE(help.find("--password-stdin"), std::string::npos);

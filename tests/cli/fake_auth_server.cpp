@@ -148,7 +148,23 @@ api::Response FakeAuthServer::handle(api::Request& req) {
                                      {"uptime_seconds", 5.0},
                                      {"storage", {{"kind", "sqlite"}, {"schema_version", 3}}}});
   }
+  requests_.push_back(std::string(api::method_name(req.method)) + " " + req.target);
+  if (auto it = answers_.find(std::string(api::method_name(req.method)) + " " + req.path); it != answers_.end()) {
+    if (it->second.second.is_null()) return api::Response::empty(it->second.first);
+    return api::Response::json(it->second.first, it->second.second);
+  }
+  if (req.path == "/api/v1/cameras") return api::Response::json(200, {{"items", nlohmann::json::array()}});
   return problem(404, "no such path");
+}
+
+void FakeAuthServer::set_answer(const std::string& method_and_path, int status, nlohmann::json body) {
+  std::lock_guard lock(mu_);
+  answers_[method_and_path] = {status, std::move(body)};
+}
+
+std::vector<std::string> FakeAuthServer::requests() const {
+  std::lock_guard lock(mu_);
+  return requests_;
 }
 
 }  // namespace argus::cli::testing

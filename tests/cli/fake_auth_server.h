@@ -7,11 +7,14 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "api/server.h"
 
@@ -44,6 +47,10 @@ class FakeAuthServer {
   // Sign-in answers 429 with this Retry-After (0: normal again).
   void set_locked(int retry_after_s);
   void set_expires_in(std::int64_t seconds);
+  // Answers "METHOD /path" (after the credential check) with `status` and `body`, for
+  // routes beyond the sign-in ones; requests() records what was asked ("METHOD target").
+  void set_answer(const std::string& method_and_path, int status, nlohmann::json body);
+  std::vector<std::string> requests() const;
 
  private:
   api::Response handle(api::Request& req);
@@ -61,6 +68,8 @@ class FakeAuthServer {
   std::set<std::string> used_refresh_;
   std::vector<std::string> issued_;
   std::vector<std::string> authorizations_;
+  std::map<std::string, std::pair<int, nlohmann::json>> answers_;
+  std::vector<std::string> requests_;
   std::unique_ptr<api::HttpServer> server_;
 };
 
