@@ -131,7 +131,7 @@ void Api::add_dlq_routes() {
     auto n = deps_.store->delete_dead_letters(f);
     if (!n.ok()) return status_problem(n.status(), req);
     audit(req, "dlq.purge", "", "ok", {{"count", *n}, {"channel", f.channel_id}, {"kind", f.kind}});
-    return Response::json(200, json{{"deleted", *n}});
+    return Response::json(200, json{{"purged", *n}});
   });
 }
 

@@ -508,6 +508,28 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   deps.jobs = parts->jobs.get();
   deps.alert_engine = parts->alert_engine.get();
   deps.notifications = parts->notifications.get();
+  // The stats route's sections for parts the api does not know about.
+  deps.extra_stats = [raw = parts.get()] {
+    nlohmann::json doc = nlohmann::json::object();
+    alerts::DeliveryStats n = raw->notifications->stats();
+    doc["notifications"] = {{"queued", n.queued},         {"capacity", n.capacity},
+                            {"in_flight", n.in_flight},   {"dead_letters", n.dead_letters},
+                            {"open_circuits", n.open_circuits}, {"delivered", n.delivered},
+                            {"retried", n.retried},       {"failed", n.failed},
+                            {"dead_lettered", n.dead_lettered}, {"dropped", n.dropped}};
+    doc["alerts"] = {{"firing", raw->alert_engine->firing_count()}};
+    if (raw->mqtt) {
+      alerts::MqttBridgeStats m = raw->mqtt->stats();
+      doc["mqtt"] = {{"connected", m.connected},
+                     {"backlog", m.backlog},
+                     {"published", m.published},
+                     {"dropped", m.dropped},
+                     {"reconnects", m.reconnects}};
+    } else {
+      doc["mqtt"] = {{"enabled", false}};
+    }
+    return doc;
+  };
   parts->api = std::make_unique<api::Api>(deps);
   api::Api* api = parts->api.get();
   parts->server = std::make_unique<api::HttpServer>(

@@ -2,11 +2,7 @@
 against the API, plain output when piped (tab-separated, no colour), exit codes 0 (ok),
 1 (failed: 404, refused, a failed job), 2 (usage), 3 (server unreachable) and
 4 (not authorised), `status --watch` ending cleanly on Ctrl-C, `events tail` printing real
-stream messages (test messages and an event made by the pipeline from pushed frames).
-
-Alerts and dead letters: their routes come with the alerts and notifications work; until
-that is merged the server answers 404 for the route itself and those tests skip (see
-skip_unless_route)."""
+stream messages (test messages and an event made by the pipeline from pushed frames)."""
 
 import json
 import os
@@ -71,14 +67,6 @@ class CliBase(unittest.TestCase):
     def api(self, method, path, body=None):
         status, _, doc = self.server.json(method, path, body)
         return status, doc
-
-    def skip_unless_route(self, path):
-        """Skips while the server has no such route (404 from the router itself, whose detail
-        says "no resource at"); the merger removes this once the alerts and notifications
-        routes are merged. Any other answer runs the test."""
-        status, doc = self.api("GET", path)
-        if status == 404 and "no resource at" in (doc or {}).get("detail", ""):
-            self.skipTest(f"{path} does not exist on this server yet (merged with the alerts/notifications work)")
 
 
 class CliCommands(CliBase):
@@ -443,13 +431,11 @@ class CliCommands(CliBase):
         self.assertIn("HTTP 400", r.stderr)
 
     def test_alerts(self):
-        self.skip_unless_route("/api/v1/alerts")
         self.assertIsInstance(self.cli_json("alerts", "list", "--state", "firing"), list)
         self.cli("alerts", "list", "--state", "bogus", code=2)
         self.cli("alerts", "ack", "no-such-alert", code=1)
 
     def test_dlq(self):
-        self.skip_unless_route("/api/v1/dlq")
         self.assertEqual(self.cli_json("dlq", "list"), [])
         self.cli("dlq", "show", "999999", code=1)
         self.cli("dlq", "requeue", "999999", code=1)

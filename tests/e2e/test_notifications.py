@@ -225,7 +225,7 @@ class NotificationsTest(unittest.TestCase):
         self.assertEqual(status, 204)
         status, _, doc = self.server.json("DELETE", "/api/v1/dlq?channel=hook-dlq")
         self.assertEqual(status, 200)
-        self.assertEqual(doc, {"deleted": 2})
+        self.assertEqual(doc, {"purged": 2})
         self.assertEqual(self.dead_letters(channel="hook-dlq"), [])
 
         status, _, metrics = self.server.request("GET", "/metrics")

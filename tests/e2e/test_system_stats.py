@@ -66,6 +66,12 @@ class SystemStats(unittest.TestCase):
         self.assertGreaterEqual(doc["process"]["cpu_seconds"], 0)
         self.assertGreaterEqual(doc["uptime_seconds"], 0)
         self.assertTrue(doc["version"])
+        # Sections of the parts the api does not know: delivery, alerts, MQTT (off here).
+        self.assertEqual(doc["notifications"]["capacity"], 1000)
+        self.assertEqual(doc["notifications"]["dead_letters"], 0)
+        self.assertEqual(doc["notifications"]["open_circuits"], [])
+        self.assertEqual(doc["alerts"]["firing"], 0)
+        self.assertEqual(doc["mqtt"], {"enabled": False})
 
         w.close()
         wait_for(lambda: self.stats()["streams"]["subscribers"] == 0)
