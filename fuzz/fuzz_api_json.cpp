@@ -7,15 +7,15 @@
 //  - the status is in 100..599; every 4xx/5xx is application/problem+json whose body is a
 //    JSON object with that status; a 2xx application/json body is JSON;
 //  - every response carries the security headers (X-Content-Type-Options: nosniff);
-//  - no response shows the admin's password or a password hash.
+//  - no response shows the admin's password, a password hash or a channel's secret.
 //
 // The caller is the admin (bootstrap_admin with a fixed password, signed in once through
 // POST /api/v1/auth/login); rate limits are raised so every request reaches its handler.
 // Input: byte 0 picks the route, byte 1 the target id (for {id} routes) and the
 // Content-Type; the rest is the body, in which "$RT" becomes the current refresh token,
 // "$UID" a viewer's user id and "$AID" the admin's. After each input the state the
-// request changed is put back (created cameras, users and keys deleted; the fixed camera
-// and users restored), so inputs replay alike. FUZZ_VERBOSE=1 prints each request's status.
+// request changed is put back (created cameras, users, keys, alert rules and channels
+// deleted; the fixed camera, rule, channel and users restored), so inputs replay alike. FUZZ_VERBOSE=1 prints each request's status.
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -43,6 +43,8 @@ using nlohmann::json;
 
 constexpr char kAdminPassword[] = "fuzz-admin-Passw0rd";
 constexpr char kCameraId[] = "fuzzcam";
+constexpr char kChannelId[] = "fuzzchan";
+constexpr char kChannelSecret[] = "fuzz-channel-Secret-9";
 const json kCamera = {{"id", kCameraId},
                       {"name", "Fuzz camera"},
                       {"source", {{"kind", "snapshot"}, {"url", "http://camera.example/snap.jpg"}}},
@@ -72,6 +74,7 @@ struct World {
   std::string refresh_token;  // the admin's current one
   std::string admin_id;
   std::string viewer_id;
+  std::string rule_id;  // the fixed alert rule's (server-assigned; new after each restore)
 };
 World* g = nullptr;
 
@@ -124,6 +127,9 @@ void check(const api::Response& r, std::string_view what, std::string_view sent 
   if (sent.find(kAdminPassword) == std::string_view::npos && body.find(kAdminPassword) != std::string_view::npos) {
     fail("response shows the admin password");
   }
+  if (sent.find(kChannelSecret) == std::string_view::npos && body.find(kChannelSecret) != std::string_view::npos) {
+    fail("response shows a channel secret");
+  }
   // A stored hash must never appear; the "$argon2" prefix may appear only when the request
   // carried it (an unknown field named "$argon2x" is echoed in the 422's pointer).
   if (sent.find("$argon2") == std::string_view::npos && body.find("$argon2") != std::string_view::npos) {
@@ -175,6 +181,26 @@ void sign_in() {
 void restore_camera() {
   call(api::Method::kDelete, std::string("/api/v1/cameras/") + kCameraId, "", "");
   setup_call(api::Method::kPost, "/api/v1/cameras", kCamera, 201);
+}
+
+const json kRule = {{"name", "Fuzz rule"},
+                    {"cameras", {kCameraId}},
+                    {"labels", {"person"}},
+                    {"condition", {{"type", "event_start"}}},
+                    {"severity", "info"}};
+const json kChannel = {{"id", kChannelId},
+                       {"name", "Fuzz hook"},
+                       {"type", "webhook"},
+                       {"config", {{"url", "http://hooks.example/argus"}, {"secret", kChannelSecret}}}};
+
+// The fixed rule and channel, as setup made them (deleted first when present).
+void restore_rule() {
+  if (!g->rule_id.empty()) call(api::Method::kDelete, "/api/v1/alerts/rules/" + g->rule_id, "", "");
+  g->rule_id = body_json(setup_call(api::Method::kPost, "/api/v1/alerts/rules", kRule, 201))["id"].get<std::string>();
+}
+void restore_channel() {
+  call(api::Method::kDelete, std::string("/api/v1/notifications/channels/") + kChannelId, "", "");
+  setup_call(api::Method::kPost, "/api/v1/notifications/channels", kChannel, 201);
 }
 
 const json kViewerState = {{"role", "viewer"},
@@ -240,12 +266,14 @@ void setup() {
   setup_call(api::Method::kPatch, "/api/v1/users/" + g->viewer_id, kViewerState, 200);
   setup_call(api::Method::kPatch, "/api/v1/users/" + g->admin_id, kAdminState, 200);
   restore_camera();
+  restore_rule();
+  restore_channel();
 }
 
 struct Route {
   api::Method method;
   const char* path;  // "{id}" is replaced by one of the route's ids
-  enum class Ids { kNone, kCamera, kUser } ids;
+  enum class Ids { kNone, kCamera, kUser, kRule, kChannel } ids;
 };
 const Route kRoutes[] = {
     {api::Method::kPost, "/api/v1/cameras", Route::Ids::kNone},
@@ -256,6 +284,11 @@ const Route kRoutes[] = {
     {api::Method::kPatch, "/api/v1/users/{id}", Route::Ids::kUser},
     {api::Method::kPost, "/api/v1/keys", Route::Ids::kNone},
     {api::Method::kPatch, "/api/v1/users/me", Route::Ids::kNone},
+    // Appended (byte 0 of older corpus inputs keeps choosing the same routes above).
+    {api::Method::kPost, "/api/v1/alerts/rules", Route::Ids::kNone},
+    {api::Method::kPatch, "/api/v1/alerts/rules/{id}", Route::Ids::kRule},
+    {api::Method::kPost, "/api/v1/notifications/channels", Route::Ids::kNone},
+    {api::Method::kPatch, "/api/v1/notifications/channels/{id}", Route::Ids::kChannel},
 };
 constexpr std::size_t kRouteCount = sizeof kRoutes / sizeof kRoutes[0];
 
@@ -298,6 +331,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else if (route.ids == Route::Ids::kUser) {
     const std::string ids[] = {g->viewer_id, g->admin_id, "u-nosuch", "%00"};
     id = ids[variant % 4];
+  } else if (route.ids == Route::Ids::kRule) {
+    const std::string ids[] = {g->rule_id, g->rule_id, "rule-nosuch", "..%2F"};
+    id = ids[variant % 4];
+  } else if (route.ids == Route::Ids::kChannel) {
+    const std::string ids[] = {kChannelId, kChannelId, "nosuchchan", "%C0%AE"};
+    id = ids[variant % 4];
   }
   if (!id.empty()) path.replace(path.find("{id}"), 4, id);
   static const char* const kTypes[] = {"application/json",
@@ -327,6 +366,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     sign_in();  // our refresh token is no longer good (its family was revoked)
   }
   if (r.status == 200 && route.ids == Route::Ids::kCamera) restore_camera();
+  if (r.status == 200 && route.ids == Route::Ids::kRule) restore_rule();
+  if (r.status == 200 && route.ids == Route::Ids::kChannel) restore_channel();
   if (r.status == 200 && (route.ids == Route::Ids::kUser || p == "/api/v1/users/me")) {
     setup_call(api::Method::kPatch, "/api/v1/users/" + g->viewer_id, kViewerState, 200);
     setup_call(api::Method::kPatch, "/api/v1/users/" + g->admin_id, kAdminState, 200);

@@ -257,8 +257,9 @@ class ClientCommands(unittest.TestCase):
             self.assertIn("not authorised", r.stderr)
             r = run_argus(["status", "--server", f"http://127.0.0.1:{s.port}", "--json", "--token", s.token])
             self.assertEqual(r.returncode, 0, r.stderr)
-            doc = json.loads(r.stdout)
-            self.assertEqual(doc["ready"]["status"], "pass")
+            doc = json.loads(r.stdout)  # GET /api/v1/system/stats
+            self.assertEqual(doc["store"]["kind"], "sqlite")
+            self.assertIn("uptime_seconds", doc)
             r = run_argus(["status"], env={"ARGUS_SERVER": f"http://127.0.0.1:{s.port}", "ARGUS_TOKEN": s.token})
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIn("sqlite", r.stdout)
