@@ -23,24 +23,6 @@ namespace {
 using auth::Permission;
 using nlohmann::json;
 
-// A time parameter: RFC 3339 or Unix seconds.
-std::optional<Response> time_param(const Request& req, std::string_view name, UnixMillis& out) {
-  auto v = req.query_param(name);
-  if (!v) return std::nullopt;
-  if (auto t = parse_rfc3339(*v)) {
-    out = *t;
-    return std::nullopt;
-  }
-  long long secs = 0;
-  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), secs);
-  if (!v->empty() && ec == std::errc() && p == v->data() + v->size() && secs >= 0 && secs < 100'000'000'000LL) {
-    out = secs * 1000;
-    return std::nullopt;
-  }
-  return problem(400, "bad-request",
-                 std::string(name) + " must be an RFC 3339 time (2026-01-31T08:00:00Z) or Unix seconds", req);
-}
-
 // True if a caller with a camera scope may see and manage `rule`.
 bool rule_visible(const Request& req, const alerts::Rule& rule) {
   if (!req.principal || !req.principal->cameras) return true;
@@ -220,8 +202,8 @@ void Api::add_alert_routes() {
       if (*v != "true" && *v != "false") return problem(400, "bad-request", "acknowledged must be true or false", req);
       q.acknowledged = *v == "true";
     }
-    if (auto err = time_param(req, "from", q.from)) return *err;
-    if (auto err = time_param(req, "to", q.to)) return *err;
+    if (auto err = parse_time_param(req, "from", q.from)) return *err;
+    if (auto err = parse_time_param(req, "to", q.to)) return *err;
     if (q.from != 0 && q.to != 0 && q.from >= q.to) return problem(400, "bad-request", "from must be before to", req);
     auto page = deps_.store->list_alerts(q);
     if (!page.ok()) return status_problem(page.status(), req);

@@ -30,24 +30,6 @@ namespace {
 constexpr std::size_t kMaxExportRows = 50'000;
 constexpr std::size_t kMaxNoteChars = 2000;
 
-// A time parameter: RFC 3339, or an integer number of Unix seconds.
-std::optional<Response> parse_time_param(const Request& req, std::string_view name, UnixMillis& out) {
-  auto v = req.query_param(name);
-  if (!v) return std::nullopt;
-  if (auto t = parse_rfc3339(*v)) {
-    out = *t;
-    return std::nullopt;
-  }
-  long long secs = 0;
-  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), secs);
-  if (!v->empty() && ec == std::errc() && p == v->data() + v->size() && secs >= 0 && secs < 100'000'000'000LL) {
-    out = secs * 1000;
-    return std::nullopt;
-  }
-  return problem(400, "bad-request",
-                 std::string(name) + " must be an RFC 3339 time (2026-01-31T08:00:00Z) or Unix seconds", req);
-}
-
 // from and to, with from before to when both are given.
 std::optional<Response> parse_time_range(const Request& req, UnixMillis& from, UnixMillis& to) {
   if (auto err = parse_time_param(req, "from", from)) return err;

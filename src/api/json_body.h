@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/http.h"
+#include "core/clock.h"
 
 namespace argus::api {
 
@@ -24,6 +25,10 @@ struct Paging {
   std::string after;  // decoded key
 };
 std::optional<Response> parse_paging(const Request& req, Paging& out);
+
+// The time query parameter `name`, if present: RFC 3339 or an integer number of Unix
+// seconds, into `out` (left alone when absent). A 400 problem if it is neither.
+std::optional<Response> parse_time_param(const Request& req, std::string_view name, UnixMillis& out);
 
 // The opaque cursor for a key: base64url of {"k": key}.
 std::string encode_cursor(const std::string& key);

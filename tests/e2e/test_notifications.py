@@ -16,6 +16,7 @@ import threading
 import unittest
 
 from harness import Server, free_port, wait_for
+from mqtt_broker import Broker
 
 CONFIG = """
 security:
@@ -264,31 +265,9 @@ class NotificationsTest(unittest.TestCase):
         self.assertEqual(self.server.json("DELETE", "/api/v1/dlq?channel=hook-perm")[0], 200)
 
     def test_mqtt_refused_credentials_are_permanent(self):
-        port = free_port()
-        workdir = tempfile.mkdtemp(prefix="argus-mqtt-")
-        self.addCleanup(shutil.rmtree, workdir, True)
-        passwd = os.path.join(workdir, "passwd")
-        subprocess.run(["mosquitto_passwd", "-b", "-c", passwd, "argus", "right-password"], check=True,
-                       capture_output=True)
-        # Started as root, mosquitto drops to its own user, which must be able to read the file.
-        os.chmod(workdir, 0o755)
-        os.chmod(passwd, 0o644)
-        conf = os.path.join(workdir, "mosquitto.conf")
-        with open(conf, "w") as f:
-            f.write(f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwd}\n"
-                    "persistence false\n")
-        broker = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", conf],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.addCleanup(lambda: (broker.terminate(), broker.wait(10)))
-
-        def broker_up():
-            import socket
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                return True
-            except OSError:
-                return False
-        wait_for(broker_up, timeout=10)
+        broker = Broker(passwords={"argus": "right-password"}).start()
+        self.addCleanup(broker.cleanup)
+        port = broker.port
         self.create({"id": "mq-auth", "name": "MQ auth", "type": "mqtt",
                      "config": {"url": f"mqtt://127.0.0.1:{port}", "topic": "argus/e2e/auth",
                                 "username": "argus", "password": "wrong-password", "timeout_seconds": 5}})
@@ -346,26 +325,9 @@ class NotificationsTest(unittest.TestCase):
         self.assertIn('"kind": "test"', text)
 
     def test_mqtt_reaches_a_broker(self):
-        if shutil.which("mosquitto") is None and not os.path.exists("/usr/sbin/mosquitto"):
-            self.fail("mosquitto is not installed (scripts/setup.sh installs it)")
-        port = free_port()
-        workdir = tempfile.mkdtemp(prefix="argus-mqtt-")
-        self.addCleanup(shutil.rmtree, workdir, True)
-        conf = os.path.join(workdir, "mosquitto.conf")
-        with open(conf, "w") as f:
-            f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-        broker = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", conf],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.addCleanup(lambda: (broker.terminate(), broker.wait(10)))
-
-        def broker_up():
-            import socket
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                return True
-            except OSError:
-                return False
-        wait_for(broker_up, timeout=10)
+        broker = Broker().start()
+        self.addCleanup(broker.cleanup)
+        port = broker.port
         self.create({"id": "mq", "name": "MQ", "type": "mqtt",
                      "config": {"url": f"mqtt://127.0.0.1:{port}", "topic": "argus/e2e/alerts", "qos": 1,
                                 "retain": True, "timeout_seconds": 5}})
@@ -380,8 +342,7 @@ class NotificationsTest(unittest.TestCase):
         self.assertEqual(doc["channel"], "mq")
 
         # A broker that is gone: the test-send says so.
-        broker.terminate()
-        broker.wait(10)
+        broker.stop()
         status, _, result = self.server.json("POST", "/api/v1/notifications/channels/mq/test")
         self.assertFalse(result["delivered"])
 
