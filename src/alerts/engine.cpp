@@ -45,7 +45,7 @@ struct LiveObject {
   std::string label;
   UnixMillis first_seen = 0;                // engine clock
   UnixMillis last_seen = 0;                 // the latest message about it
-  std::map<std::string, UnixMillis> zones;  // zone -> when it was first seen in it
+  std::map<std::string, UnixMillis> zones;  // zone it is in -> since when (see handle())
   std::map<std::string, UnixMillis> lines;  // line -> when it first crossed it
   std::size_t crossings_seen = 0;           // entries of the event's crossings handled
 };
@@ -260,7 +260,18 @@ struct Engine::Impl {
         o.label = ev->value("label", "");
         o.first_seen = t;
       }
-      if (auto zones = ev->find("zones"); zones != ev->end() && zones->is_array()) {
+      if (auto now_in = ev->find("current_zones"); now_in != ev->end() && now_in->is_array()) {
+        // The pipeline says where the object is now: zones it left drop out (a re-entry
+        // starts its time again), zones it stays in keep their entry time.
+        std::map<std::string, UnixMillis> zones;
+        for (const auto& z : *now_in) {
+          if (!z.is_string()) continue;
+          auto prev = o.zones.find(z.get<std::string>());
+          zones.emplace(z.get<std::string>(), prev == o.zones.end() ? t : prev->second);
+        }
+        o.zones = std::move(zones);
+      } else if (auto zones = ev->find("zones"); zones != ev->end() && zones->is_array()) {
+        // Without current_zones (a stored event's shape), the zones it has entered count.
         for (const auto& z : *zones) {
           if (z.is_string()) o.zones.try_emplace(z.get<std::string>(), t);
         }

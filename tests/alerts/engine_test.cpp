@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 
 #include "alerts/notification.h"
 #include "alerts/rules.h"
@@ -78,7 +79,8 @@ class EngineTest : public ::testing::Test {
   }
 
   void event(const std::string& type, const std::string& id, const std::string& camera, const std::string& label,
-             std::vector<std::string> zones = {}, json crossings = json::array()) {
+             std::vector<std::string> zones = {}, json crossings = json::array(),
+             std::optional<std::vector<std::string>> current_zones = std::nullopt) {
     json ev{{"id", id},
             {"camera", camera},
             {"label", label},
@@ -86,6 +88,7 @@ class EngineTest : public ::testing::Test {
             {"crossings", crossings},
             {"active", type != "end"},
             {"start_time", format_rfc3339(clock_.now_ms())}};
+    if (current_zones) ev["current_zones"] = *current_zones;  // as the live pipeline publishes
     bus_->publish(bus::kEvents, camera, {{"type", type}, {"event", ev}});
   }
 
@@ -257,6 +260,41 @@ TEST_F(EngineTest, DwellFiresAfterTheObjectStaysAndResolvesWhenItLeaves) {
   got = poll();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].type, "resolved");
+}
+
+TEST_F(EngineTest, AnObjectThatLeavesTheZoneNoLongerCounts) {
+  add_rule({{"name", "someone at the door"},
+            {"zone", "door"},
+            {"condition", {{"type", "occupancy"}, {"min", 1}, {"for_seconds", 5}}}});
+  add_rule({{"name", "lingering at the door"},
+            {"zone", "door"},
+            {"condition", {{"type", "dwell"}, {"min_seconds", 8}}}});
+  using Zones = std::vector<std::string>;
+  event("new", "e1", "front", "person", {"door"}, json::array(), Zones{"door"});
+  clock_.advance_s(5);
+  auto got = poll();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].type, "firing");
+  EXPECT_EQ(got[0].alert["rule_name"], "someone at the door");
+  // Steps out: the event goes on and still lists the zone it entered, but it is not in it.
+  event("update", "e1", "front", "person", {"door"}, json::array(), Zones{});
+  got = poll();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].type, "resolved");
+  clock_.advance_s(5);
+  EXPECT_TRUE(poll().empty()) << "10 s since it entered, but out of the zone for 5: no dwell";
+  // Back in: its time in the zone starts again.
+  event("update", "e1", "front", "person", {"door"}, json::array(), Zones{"door"});
+  clock_.advance_s(7);
+  got = poll();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].alert["rule_name"], "someone at the door");
+  clock_.advance_s(1);
+  got = poll();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].type, "firing");
+  EXPECT_EQ(got[0].alert["rule_name"], "lingering at the door");
+  EXPECT_EQ(got[0].alert["value"], 8.0);
 }
 
 TEST_F(EngineTest, CameraOfflineForTheDurationAndBackOnline) {
