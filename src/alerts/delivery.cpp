@@ -158,6 +158,13 @@ void DeliveryService::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, kStopGrace, [this] { return in_flight_ == 0; })) {
+      log::info("cancelling notification attempts still in flight", {{"count", in_flight_}});
+      sender_->cancel();
+    }
+  }
   for (auto& w : workers_) {
     if (w.joinable()) w.join();
   }
@@ -347,6 +354,7 @@ void DeliveryService::worker_loop() {
     attempt(std::move(item));
     lock.lock();
     --in_flight_;
+    if (stopping_) cv_.notify_all();  // stop() waits for the attempts in flight
   }
 }
 

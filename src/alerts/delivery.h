@@ -14,8 +14,9 @@
 // the store; a worker does (a second bound of the same size guards that hand-off; beyond it
 // the notification is dropped and counted, the only loss, under sustained overload).
 //
-// Shutdown (stop): no new notifications; each worker finishes its attempt in flight
-// (bounded by the channel timeout), then whatever is still scheduled is written as dead
+// Shutdown (stop): no new notifications; attempts in flight get kStopGrace to finish, then
+// the sender cancels them (they count as not delivered), then whatever is still scheduled
+// or was cut off is written as dead
 // letters with reason "shutdown". start() queues those again and deletes them: nothing is
 // lost across a restart, and an operator sees them in /api/v1/dlq if the server stays down.
 //
@@ -24,6 +25,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -130,7 +132,10 @@ class DeliveryService final : public NotificationSink {
   // Queues the dead letters a previous stop() left (reason "shutdown") again, then starts
   // the workers. Call once.
   Status start();
-  // See the file comment. Idempotent.
+  // How long stop() lets attempts in flight finish before it cancels them.
+  static constexpr std::chrono::milliseconds kStopGrace{2000};
+
+  // See the file comment. Returns within about kStopGrace plus a second. Idempotent.
   void stop();
 
   // NotificationSink. InvalidArgument for an unknown kind; Unavailable once stopping.

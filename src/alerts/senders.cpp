@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -97,6 +98,7 @@ class RealSender final : public Sender {
       : http_(std::move(http)), smtp_(std::move(smtp)), mqtt_(std::move(mqtt)) {}
 
   SendOutcome send(const Channel& channel, const std::string& delivery_id, const Notification& n) override {
+    if (cancelled_) return SendOutcome::retry(kCancelled);
     switch (channel.type) {
       case ChannelType::kWebhook:
         return send_webhook(channel, delivery_id, n);
@@ -108,7 +110,26 @@ class RealSender final : public Sender {
     return SendOutcome::permanent("unknown channel type");
   }
 
+  void cancel() override { cancelled_ = true; }
+
  private:
+  static constexpr const char* kCancelled = "cancelled: the server is stopping";
+
+  // libcurl calls this about once a second and more often while data moves; non-zero
+  // aborts the transfer (CURLE_ABORTED_BY_CALLBACK).
+  static int abort_if_cancelled(void* flag, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    return static_cast<const std::atomic<bool>*>(flag)->load() ? 1 : 0;
+  }
+
+  // The channel's timeout for connecting and for the whole transfer, and cancel().
+  void bound(CURL* e, const Channel& ch) {
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(ch.timeout_ms()));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(ch.timeout_ms()));
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, abort_if_cancelled);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, &cancelled_);
+  }
+
   // A refused destination is permanent (the configuration must change); a name that does
   // not resolve may come back.
   static SendOutcome refused(const Status& s) {
@@ -143,8 +164,7 @@ class RealSender final : public Sender {
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(ch.timeout_ms()));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(ch.timeout_ms()));
+    bound(e, ch);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers.get());
     if (resolve) curl_easy_setopt(e, CURLOPT_RESOLVE, resolve.get());
     curl_easy_setopt(e, CURLOPT_POST, 1L);
@@ -154,6 +174,7 @@ class RealSender final : public Sender {
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &head);
     CURLcode rc = curl_easy_perform(e);
     const std::string where = vetted->url.display;
+    if (rc == CURLE_ABORTED_BY_CALLBACK) return SendOutcome::retry(kCancelled);
     if (rc != CURLE_OK) {
       return SendOutcome::retry("POST " + where + ": " + curl_easy_strerror(rc));
     }
@@ -220,8 +241,7 @@ class RealSender final : public Sender {
     curl_easy_setopt(e, CURLOPT_URL, url.c_str());
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(ch.timeout_ms()));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(ch.timeout_ms()));
+    bound(e, ch);
     if (resolve) curl_easy_setopt(e, CURLOPT_RESOLVE, resolve.get());
     curl_easy_setopt(e, CURLOPT_MAIL_FROM, mail_from.c_str());
     curl_easy_setopt(e, CURLOPT_MAIL_RCPT, rcpt.get());
@@ -240,6 +260,7 @@ class RealSender final : public Sender {
     }
     CURLcode rc = curl_easy_perform(e);
     if (rc == CURLE_OK) return SendOutcome::delivered();
+    if (rc == CURLE_ABORTED_BY_CALLBACK) return SendOutcome::retry(kCancelled);
     long code = 0;
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
     std::string error = "mail via " + vetted->url.display + ": " + curl_easy_strerror(rc);
@@ -316,6 +337,7 @@ class RealSender final : public Sender {
           if (state.disconnected) return std::string("the broker closed the connection");
         }
         if (expired()) return std::string("timed out");
+        if (cancelled_) return std::string(kCancelled);
         int lrc = mosquitto_loop(m, 50, 1);
         if (lrc != MOSQ_ERR_SUCCESS && lrc != MOSQ_ERR_NO_CONN) {
           // A refused CONNACK both runs the callback and fails the loop: the callback's
@@ -355,6 +377,7 @@ class RealSender final : public Sender {
   UrlGuard http_;
   UrlGuard smtp_;
   UrlGuard mqtt_;
+  std::atomic<bool> cancelled_{false};
 };
 
 }  // namespace

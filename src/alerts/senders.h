@@ -55,6 +55,9 @@ class Sender {
   virtual ~Sender() = default;
   // One attempt of `n` over `channel`, bounded by the channel's timeout.
   virtual SendOutcome send(const Channel& channel, const std::string& delivery_id, const Notification& n) = 0;
+  // Makes every attempt in progress, and every later one, end within about a second with
+  // a retry outcome ("cancelled"). Used once, by a stopping delivery service. Thread-safe.
+  virtual void cancel() = 0;
 };
 
 // The real senders, dispatching by channel type. Every destination is vetted against

@@ -2,7 +2,11 @@
 // real senders, and an HTTP receiver on a loopback port.
 #include "alerts/delivery.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <thread>
@@ -277,6 +281,47 @@ TEST_F(DeliveryTest, OpenCircuitHoldsDeliveriesInsteadOfHammering) {
   ASSERT_TRUE(receiver.wait_for(3));
   again->stop();
   EXPECT_EQ(*store_->count_dead_letters({}), 0);
+}
+
+TEST_F(DeliveryTest, StopCancelsAnAttemptThatWouldWaitOutALongTimeout) {
+  // A receiver that accepts connections (the kernel does, from the backlog) and never
+  // answers: the attempt would wait the channel's full 60 s.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/hook";
+  FieldErrors errors;
+  auto ch = channel_from_json(
+      {{"id", "mute"}, {"name", "mute"}, {"type", "webhook"}, {"config", {{"url", url}, {"timeout_seconds", 60}}}},
+      errors);
+  ASSERT_TRUE(ch.ok());
+  ASSERT_TRUE(store_->create_channel(channel_to_record(*ch)).ok());
+
+  auto svc = make({});
+  ASSERT_TRUE(svc->start().ok());
+  ASSERT_TRUE(svc->enqueue({"mute", "alert.firing", 0, json::object()}).ok());
+  for (int i = 0; i < 500 && svc->stats().in_flight == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(svc->stats().in_flight, 1u);
+  const auto started = std::chrono::steady_clock::now();
+  svc->stop();
+  const auto took = std::chrono::steady_clock::now() - started;
+  ::close(fd);
+  // The grace plus libcurl's progress interval, far from the 60 s timeout.
+  EXPECT_LT(took, DeliveryService::kStopGrace + std::chrono::seconds(8));
+  EXPECT_GE(took, DeliveryService::kStopGrace - std::chrono::milliseconds(50));
+  auto page = store_->list_dead_letters({});
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->items.size(), 1u);  // kept for the next start, not lost
+  EXPECT_EQ(page->items[0].reason, "shutdown");
+  EXPECT_NE(page->items[0].error.find("cancelled"), std::string::npos) << page->items[0].error;
 }
 
 TEST_F(DeliveryTest, AFullQueueKeepsTheNotificationAsADeadLetter) {
