@@ -282,6 +282,10 @@ Status run_retention(const MaintenanceDeps& deps, jobs::JobContext& ctx) {
     result["media_bytes_freed"] = removed.bytes;
     ARGUS_ASSIGN_OR_RETURN(std::int64_t alerts_deleted, deps.store->delete_alerts_resolved_before(cutoff));
     result["alerts_deleted"] = alerts_deleted;
+    DeadLetterFilter old_letters;
+    old_letters.failed_before = cutoff;
+    ARGUS_ASSIGN_OR_RETURN(std::int64_t letters_deleted, deps.store->delete_dead_letters(old_letters));
+    result["dead_letters_deleted"] = letters_deleted;
   }
   result["jobs_deleted"] = jobs_deleted;
   if (audit > 0 || tokens > 0 || jobs_deleted > 0 || result.value("events_deleted", 0) > 0 ||

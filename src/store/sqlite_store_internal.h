@@ -80,8 +80,14 @@ class QueryBuilder {
     return std::string(select) + where_ + " ORDER BY " + std::string(order_by) + " LIMIT ?";
   }
 
+  // " WHERE ..." alone (for a DELETE or a count); "" without conditions.
+  const std::string& where_clause() const { return where_; }
+
   // Binds every condition's arguments, then `limit` to the final placeholder.
-  void bind(sqlite::Statement& stmt, std::int64_t limit) const {
+  void bind(sqlite::Statement& stmt, std::int64_t limit) const { stmt.bind(bind_conditions(stmt), limit); }
+
+  // Binds every condition's arguments from placeholder 1; returns the next free index.
+  int bind_conditions(sqlite::Statement& stmt) const {
     int index = 1;
     for (const Arg& arg : args_) {
       std::visit(
@@ -95,7 +101,7 @@ class QueryBuilder {
           arg);
       ++index;
     }
-    stmt.bind(index, limit);
+    return index;
   }
 
  private:

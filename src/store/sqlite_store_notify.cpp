@@ -64,26 +64,12 @@ DeadLetterRecord read_letter(const sqlite::Statement& stmt) {
   return d;
 }
 
-// WHERE conditions for a filter, in a form both a QueryBuilder and a bare statement share.
+// WHERE conditions for a filter (list, count, delete).
 void add_filter(QueryBuilder& q, const DeadLetterFilter& f) {
   if (!f.channel_id.empty()) q.where("channel_id = ?", {f.channel_id});
   if (!f.kind.empty()) q.where("kind = ?", {f.kind});
   if (!f.reason.empty()) q.where("reason = ?", {f.reason});
-}
-
-// "WHERE ..." with ?1.. placeholders for a DELETE or COUNT, and the values to bind.
-std::pair<std::string, std::vector<std::string>> filter_sql(const DeadLetterFilter& f) {
-  std::string where;
-  std::vector<std::string> args;
-  auto add = [&](const char* column, const std::string& value) {
-    if (value.empty()) return;
-    args.push_back(value);
-    where += (where.empty() ? " WHERE " : " AND ") + std::string(column) + " = ?" + std::to_string(args.size());
-  };
-  add("channel_id", f.channel_id);
-  add("kind", f.kind);
-  add("reason", f.reason);
-  return {where, args};
+  if (f.failed_before > 0) q.where("failed_at < ?", {f.failed_before});
 }
 
 }  // namespace
@@ -325,11 +311,12 @@ Result<std::int64_t> SqliteStore::delete_dead_letters(const DeadLetterFilter& fi
   return guarded<Result<std::int64_t>>("delete dead letters", [&]() -> Result<std::int64_t> {
     if (closed_) return closed_error();
     return submit_rows([this, filter](sqlite3* db) -> WriteOutcome {
-      auto [where, args] = filter_sql(filter);
-      Result<sqlite::Statement> stmt =
-          sqlite::Statement::prepare(db, "DELETE FROM dead_letters" + where, "delete dead letters from " + path_);
+      QueryBuilder q;
+      add_filter(q, filter);
+      Result<sqlite::Statement> stmt = sqlite::Statement::prepare(db, "DELETE FROM dead_letters" + q.where_clause(),
+                                                                  "delete dead letters from " + path_);
       if (!stmt.ok()) return {stmt.status()};
-      for (std::size_t i = 0; i < args.size(); ++i) stmt->bind(static_cast<int>(i + 1), args[i]);
+      q.bind_conditions(*stmt);
       if (Status s = stmt->run(); !s.ok()) return {s};
       return {Status::ok_status(), std::nullopt, 0, static_cast<std::int64_t>(sqlite3_changes(db))};
     });
@@ -339,11 +326,12 @@ Result<std::int64_t> SqliteStore::delete_dead_letters(const DeadLetterFilter& fi
 Result<std::int64_t> SqliteStore::count_dead_letters(const DeadLetterFilter& filter) {
   return guarded<Result<std::int64_t>>("count dead letters", [&] {
     return with_reader([&](sqlite3* db) -> Result<std::int64_t> {
-      auto [where, args] = filter_sql(filter);
+      QueryBuilder q;
+      add_filter(q, filter);
       ARGUS_ASSIGN_OR_RETURN(sqlite::Statement stmt,
-                             sqlite::Statement::prepare(db, "SELECT count(*) FROM dead_letters" + where,
+                             sqlite::Statement::prepare(db, "SELECT count(*) FROM dead_letters" + q.where_clause(),
                                                         "count dead letters in " + path_));
-      for (std::size_t i = 0; i < args.size(); ++i) stmt.bind(static_cast<int>(i + 1), args[i]);
+      q.bind_conditions(stmt);
       ARGUS_ASSIGN_OR_RETURN(bool row, stmt.step());
       if (!row) return std::int64_t{0};
       return stmt.column_int64(0);

@@ -90,6 +90,7 @@ struct DeadLetterFilter {
   std::string channel_id;
   std::string kind;
   std::string reason;
+  UnixMillis failed_before = 0;  // only those that became dead letters before; 0 = any
 };
 
 struct DeadLetterQuery {

@@ -242,7 +242,7 @@ class Alerts(unittest.TestCase):
 
 
 class AlertsAcrossRestarts(unittest.TestCase):
-    def test_leftovers_resolve_at_start_and_retention_deletes_old_resolved_alerts(self):
+    def test_leftovers_resolve_at_start_and_retention_deletes_old_resolved_alerts_and_dead_letters(self):
         d = tempfile.mkdtemp(prefix="argus-e2e-")
         self.addCleanup(shutil.rmtree, d, True)
         first = Server(data_dir=d).start()
@@ -256,6 +256,10 @@ class AlertsAcrossRestarts(unittest.TestCase):
             db.execute("INSERT INTO alerts (id, rule_id, rule_name, camera_id, severity, state, started_at, resolved_at, "
                        "message) VALUES (?, 'r', 'rule', 'cam', 'info', ?, ?, ?, 'seeded')",
                        (aid, state, started, resolved))
+        for channel, failed in (("old-hook", jan), ("recent-hook", now_ms - 1000)):
+            db.execute("INSERT INTO dead_letters (kind, channel_id, payload, error, reason, attempts, created_at, "
+                       "failed_at) VALUES ('notification', ?, '{}', 'HTTP 500', 'exhausted', 8, ?, ?)",
+                       (channel, failed, failed))
         db.commit()
         db.close()
 
@@ -270,6 +274,10 @@ class AlertsAcrossRestarts(unittest.TestCase):
         self.assertEqual(done["result"]["alerts_deleted"], 1)
         self.assertEqual(server.request("GET", "/api/v1/alerts/old-resolved")[0], 404)
         self.assertEqual(server.request("GET", "/api/v1/alerts/recent-resolved")[0], 200)
+        # Dead letters older than the retention go too; recent ones stay for an operator.
+        self.assertEqual(done["result"]["dead_letters_deleted"], 1)
+        letters = server.json("GET", "/api/v1/dlq")[2]["items"]
+        self.assertEqual([x["channel"] for x in letters], ["recent-hook"])
 
 
 if __name__ == "__main__":
