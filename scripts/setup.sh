@@ -24,6 +24,8 @@ PACKAGES=(
   # MQTT (the bridge and notification channels use libmosquitto); the e2e MQTT subscriber;
   # an SMTP sink that receives test mail
   libmosquitto-dev python3-paho-mqtt python3-aiosmtpd
+  # private-CA certificates for the TLS notification tests
+  openssl
   # tests generate small ONNX models themselves
   python3-onnx python3-numpy
   # a real RTSP server for the RTSP camera tests (GStreamer's gst-rtsp-server from Python)

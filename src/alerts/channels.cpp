@@ -13,6 +13,7 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxName = 200;
 constexpr std::size_t kMaxText = 2048;
+constexpr std::size_t kMaxPem = 64 * 1024;
 constexpr std::size_t kMaxRecipients = 20;
 constexpr std::size_t kMaxHeaders = 20;
 
@@ -68,6 +69,26 @@ class Checker {
     if (v.size() > max) error(key, "must be at most " + std::to_string(max) + " characters");
     if (has_control(v)) error(key, "must not contain control characters");
     return v;
+  }
+
+  // PEM certificates: printable ASCII lines, at least one certificate block.
+  void pem(const std::string& key) {
+    auto it = config_.find(key);
+    if (it == config_.end() || it->is_null()) {
+      config_.erase(key);
+      return;
+    }
+    if (!it->is_string()) return error(key, "must be a string of PEM certificates");
+    const std::string& v = it->get_ref<const std::string&>();
+    if (v.size() > kMaxPem) return error(key, "must be at most " + std::to_string(kMaxPem) + " characters");
+    for (char ch : v) {
+      if (ch != '\n' && ch != '\r' && (ch < 0x20 || ch > 0x7e)) {
+        return error(key, "must be PEM text (printable ASCII lines)");
+      }
+    }
+    if (v.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+      error(key, "must contain at least one -----BEGIN CERTIFICATE----- block");
+    }
   }
 
   void integer(const std::string& key, std::int64_t lo, std::int64_t hi, std::int64_t dflt) {
@@ -201,14 +222,16 @@ void validate_channel_config(ChannelType type, json& config, const std::string& 
   c.integer("timeout_seconds", 1, 60, 10);
   switch (type) {
     case ChannelType::kWebhook:
-      c.only({"url", "secret", "timeout_seconds", "headers"});
+      c.only({"url", "secret", "timeout_seconds", "headers", "ca_pem"});
       c.url("url", {"http", "https"});
+      c.pem("ca_pem");
       c.text("secret", false, 512);
       check_headers(config, pointer, errors);
       break;
     case ChannelType::kEmail: {
-      c.only({"smtp_url", "from", "to", "username", "password", "starttls", "timeout_seconds"});
+      c.only({"smtp_url", "from", "to", "username", "password", "starttls", "timeout_seconds", "ca_pem"});
       c.url("smtp_url", {"smtp", "smtps"});
+      c.pem("ca_pem");
       std::string from = c.text("from", true, 254);
       if (!from.empty() && !is_mailbox(from)) c.error("from", "must be an address like argus@example.com");
       check_recipients(config, pointer, errors);

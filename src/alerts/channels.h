@@ -5,9 +5,12 @@
 // "version"}. `config` by type:
 //   webhook: url (http/https), secret (write-only), timeout_seconds (1..60, default 10),
 //            headers (object of string values; not Content-Type, X-Argus-*, Host,
-//            Content-Length)
+//            Content-Length), ca_pem
 //   email:   smtp_url (smtp:// or smtps://, host[:port]), from, to (1..20 addresses),
-//            username, password (write-only), starttls (default true), timeout_seconds
+//            username, password (write-only), starttls (default true), timeout_seconds,
+//            ca_pem
+//   ca_pem: PEM certificates (up to 64 KiB) that verify the server's TLS certificate
+//           instead of the system's CAs, for a private CA or a self-signed server.
 //   mqtt:    url (mqtt://host[:port]), topic (no wildcards), qos (0..2, default 1),
 //            retain (default false), username, password (write-only), timeout_seconds
 // Secrets are stored but never shown: the API shows "secret_set"/"password_set" instead.

@@ -114,6 +114,8 @@ class RealSender final : public Sender {
 
  private:
   static constexpr const char* kCancelled = "cancelled: the server is stopping";
+  static constexpr const char* kTrustHint =
+      " (the server's certificate is not trusted: give the channel its CA as config.ca_pem)";
 
   // libcurl calls this about once a second and more often while data moves; non-zero
   // aborts the transfer (CURLE_ABORTED_BY_CALLBACK).
@@ -121,8 +123,14 @@ class RealSender final : public Sender {
     return static_cast<const std::atomic<bool>*>(flag)->load() ? 1 : 0;
   }
 
-  // The channel's timeout for connecting and for the whole transfer, and cancel().
-  void bound(CURL* e, const Channel& ch) {
+  // The channel's timeout for connecting and for the whole transfer, its own CAs if it has
+  // them (libcurl copies the blob), and cancel().
+  void apply_channel_options(CURL* e, const Channel& ch) {
+    if (auto ca = ch.config.find("ca_pem"); ca != ch.config.end() && ca->is_string()) {
+      const std::string& pem = ca->get_ref<const std::string&>();
+      curl_blob blob{const_cast<char*>(pem.data()), pem.size(), CURL_BLOB_COPY};
+      curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+    }
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(ch.timeout_ms()));
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(ch.timeout_ms()));
     curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
@@ -164,7 +172,7 @@ class RealSender final : public Sender {
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    bound(e, ch);
+    apply_channel_options(e, ch);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers.get());
     if (resolve) curl_easy_setopt(e, CURLOPT_RESOLVE, resolve.get());
     curl_easy_setopt(e, CURLOPT_POST, 1L);
@@ -175,6 +183,9 @@ class RealSender final : public Sender {
     CURLcode rc = curl_easy_perform(e);
     const std::string where = vetted->url.display;
     if (rc == CURLE_ABORTED_BY_CALLBACK) return SendOutcome::retry(kCancelled);
+    if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE) {
+      return SendOutcome::permanent("POST " + where + ": " + curl_easy_strerror(rc) + kTrustHint);
+    }
     if (rc != CURLE_OK) {
       return SendOutcome::retry("POST " + where + ": " + curl_easy_strerror(rc));
     }
@@ -241,7 +252,7 @@ class RealSender final : public Sender {
     curl_easy_setopt(e, CURLOPT_URL, url.c_str());
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    bound(e, ch);
+    apply_channel_options(e, ch);
     if (resolve) curl_easy_setopt(e, CURLOPT_RESOLVE, resolve.get());
     curl_easy_setopt(e, CURLOPT_MAIL_FROM, mail_from.c_str());
     curl_easy_setopt(e, CURLOPT_MAIL_RCPT, rcpt.get());
@@ -265,6 +276,9 @@ class RealSender final : public Sender {
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
     std::string error = "mail via " + vetted->url.display + ": " + curl_easy_strerror(rc);
     if (code > 0) error += " (SMTP " + std::to_string(code) + ")";
+    if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE) {
+      return SendOutcome::permanent(error + kTrustHint);
+    }
     if (rc == CURLE_LOGIN_DENIED || rc == CURLE_USE_SSL_FAILED || (code >= 500 && code < 600)) {
       return SendOutcome::permanent(error);
     }

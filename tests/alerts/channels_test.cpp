@@ -80,6 +80,40 @@ TEST(ChannelsTest, RefusesBadInputWithPointers) {
   EXPECT_TRUE(has_error(errors, "/config/qos"));
 }
 
+TEST(ChannelsTest, CaPemMustBeCertificatesInPemTextAndOnlyForCurlChannels) {
+  const std::string pem = "-----BEGIN CERTIFICATE-----\r\nMIIB\n-----END CERTIFICATE-----\n";
+  auto hook = [](json ca) {
+    return json{{"name", "h"}, {"type", "webhook"}, {"config", {{"url", "https://h.example"}, {"ca_pem", ca}}}};
+  };
+  FieldErrors errors;
+  auto ok = channel_from_json(hook(pem), errors);
+  ASSERT_TRUE(ok.ok()) << (errors.empty() ? "" : errors[0].detail);
+  EXPECT_EQ(ok->config["ca_pem"], pem);
+  EXPECT_EQ(channel_to_json(*ok)["config"]["ca_pem"], pem);  // not a secret
+  for (const json& bad : {json("no certificate here"), json(42), json(std::string(70 * 1024, 'A')),
+                          json(pem + std::string(1, '\x01')), json(pem + "\xc3\xa9")}) {
+    errors.clear();
+    EXPECT_FALSE(channel_from_json(hook(bad), errors).ok()) << bad.dump().substr(0, 40);
+    EXPECT_TRUE(has_error(errors, "/config/ca_pem"));
+  }
+  errors.clear();
+  EXPECT_TRUE(channel_from_json({{"name", "m"},
+                                 {"type", "email"},
+                                 {"config", {{"smtp_url", "smtp://mail.example"},
+                                             {"from", "a@b.example"},
+                                             {"to", "c@d.example"},
+                                             {"ca_pem", pem}}}},
+                                errors)
+                  .ok());
+  errors.clear();
+  EXPECT_FALSE(channel_from_json({{"name", "q"},
+                                  {"type", "mqtt"},
+                                  {"config", {{"url", "mqtt://b.example"}, {"topic", "a"}, {"ca_pem", pem}}}},
+                                 errors)
+                   .ok());
+  EXPECT_TRUE(has_error(errors, "/config/ca_pem"));
+}
+
 TEST(ChannelsTest, EmailAndMqttNormalize) {
   FieldErrors errors;
   auto mail = channel_from_json({{"name", "m"},

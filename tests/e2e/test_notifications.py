@@ -10,6 +10,7 @@ import http.server
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -33,8 +34,9 @@ class Receiver:
     """An HTTP server on loopback recording each POST (headers and exact body bytes) and
     answering with `status`."""
 
-    def __init__(self):
+    def __init__(self, tls_context=None):
         self.status = 200
+        self.scheme = "https" if tls_context else "http"
         self.requests = []
         self.lock = threading.Lock()
         outer = self
@@ -53,11 +55,13 @@ class Receiver:
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]
+        if tls_context:
+            self.httpd.socket = tls_context.wrap_socket(self.httpd.socket, server_side=True)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
     def url(self, path="/hook"):
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def count(self):
         with self.lock:
@@ -70,6 +74,16 @@ class Receiver:
     def close(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def private_ca(directory):
+    """A self-signed certificate for 127.0.0.1 (openssl CLI): (cert path, key path, PEM text)."""
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    with open(cert) as f:
+        return cert, key, f.read()
 
 
 class NotificationsTest(unittest.TestCase):
@@ -323,6 +337,79 @@ class NotificationsTest(unittest.TestCase):
         text = env.content.decode()
         self.assertIn("Subject: [Argus] test notification from channel Mail", text)
         self.assertIn('"kind": "test"', text)
+
+    def test_email_over_starttls_with_auth_and_webhook_over_https_trusting_a_private_ca(self):
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
+
+        d = tempfile.mkdtemp(prefix="argus-ca-")
+        self.addCleanup(shutil.rmtree, d, True)
+        cert, key, pem = private_ca(d)
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(cert, key)
+
+        received, logins = [], []
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                received.append((envelope, session.authenticated))
+                return "250 OK"
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            logins.append((mechanism, auth_data.login, auth_data.password))
+            # handled=False: aiosmtpd itself answers a failure with 535.
+            return AuthResult(success=(auth_data.login, auth_data.password) == (b"argus", b"mail-secret"),
+                              handled=False)
+
+        # The sink refuses mail before STARTTLS and before AUTH, and AUTH before TLS.
+        port = free_port()
+        controller = Controller(Handler(), hostname="127.0.0.1", port=port, tls_context=tls, require_starttls=True,
+                                authenticator=authenticator, auth_required=True, auth_require_tls=True)
+        controller.start()
+        self.addCleanup(controller.stop)
+        self.create({"id": "mail-tls", "name": "Mail TLS", "type": "email",
+                     "config": {"smtp_url": f"smtp://127.0.0.1:{port}", "from": "argus@example.com",
+                                "to": ["ops@example.com"], "username": "argus", "password": "mail-secret",
+                                "timeout_seconds": 5}})
+        # The system's CAs do not know this server: refused, with the way out in the error.
+        _, _, result = self.server.json("POST", "/api/v1/notifications/channels/mail-tls/test")
+        self.assertFalse(result["delivered"], result)
+        self.assertIn("config.ca_pem", result["error"])
+        self.assertEqual(received, [])
+        status, _, doc = self.server.json("PATCH", "/api/v1/notifications/channels/mail-tls", {"config": {"ca_pem": pem}})
+        self.assertEqual(status, 200, doc)
+        self.assertEqual(doc["config"]["ca_pem"], pem)
+        self.assertTrue(doc["config"]["password_set"])
+        _, _, result = self.server.json("POST", "/api/v1/notifications/channels/mail-tls/test")
+        self.assertEqual(result, {"delivered": True})
+        self.assertEqual(len(received), 1)
+        self.assertTrue(received[0][1], "delivered without AUTH")
+        self.assertEqual(logins[-1][1:], (b"argus", b"mail-secret"))
+        # A wrong password is refused by the server: a clear, permanent failure.
+        self.assertEqual(self.server.json("PATCH", "/api/v1/notifications/channels/mail-tls",
+                                          {"config": {"password": "wrong"}})[0], 200)
+        _, _, result = self.server.json("POST", "/api/v1/notifications/channels/mail-tls/test")
+        self.assertFalse(result["delivered"], result)
+        self.assertIn("535", result["error"])
+        self.assertEqual(len(received), 1)
+
+        # The same for a webhook on an HTTPS receiver with that certificate.
+        https = Receiver(tls_context=tls)
+        self.addCleanup(https.close)
+        self.create({"id": "hook-tls", "name": "hook-tls", "type": "webhook",
+                     "config": {"url": https.url(), "secret": "k", "timeout_seconds": 3}})
+        _, _, result = self.server.json("POST", "/api/v1/notifications/channels/hook-tls/test")
+        self.assertFalse(result["delivered"], result)
+        self.assertIn("config.ca_pem", result["error"])
+        self.server.json("PATCH", "/api/v1/notifications/channels/hook-tls", {"config": {"ca_pem": pem}})
+        _, _, result = self.server.json("POST", "/api/v1/notifications/channels/hook-tls/test")
+        self.assertEqual(result, {"delivered": True})
+        self.assertEqual(https.count(), 1)
+        # Not PEM: a field error.
+        status, _, doc = self.server.json("PATCH", "/api/v1/notifications/channels/hook-tls",
+                                          {"config": {"ca_pem": "not a certificate"}})
+        self.assertEqual(status, 422, doc)
+        self.assertEqual([e["pointer"] for e in doc["errors"]], ["/config/ca_pem"])
 
     def test_mqtt_reaches_a_broker(self):
         broker = Broker().start()
