@@ -53,6 +53,7 @@ void StreamSubscriber::take(Batch& out) {
   dropped_pending_ = 0;
   out.overflowed = overflowed_;
   out.closed = closed_;
+  out.revoked = revoked_;
   waiting_ = out.entries.empty() && !closed_;
 }
 
@@ -82,6 +83,15 @@ void StreamSubscriber::close() {
     waiting_ = false;
   }
   if (wake_now) wake();
+}
+
+void StreamSubscriber::revoke(std::string why) {
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    revoked_ = why.empty() ? std::string("credentials changed") : std::move(why);
+  }
+  close();
 }
 
 void StreamSubscriber::write_started(std::chrono::steady_clock::time_point at) {
@@ -193,7 +203,11 @@ void StreamHub::run() {
   auto next_check = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   while (!stopping_) {
     auto m = subscription_->next(std::chrono::milliseconds(200));
-    if (m) fan_out(*m);
+    if (m && (*m)->topic == bus::kAuth) {
+      revoke_matching(**m);
+    } else if (m) {
+      fan_out(*m);
+    }
     auto now = std::chrono::steady_clock::now();
     if (now >= next_check) {
       watchdog(now);
@@ -227,6 +241,28 @@ void StreamHub::fan_out(const bus::MessagePtr& message) {
   }
   if (dropped_ != nullptr && dropped > 0) dropped_->inc(static_cast<double>(dropped));
   for (auto& s : keep) s->wake();
+}
+
+void StreamHub::revoke_matching(const bus::Message& message) {
+  const std::string user = message.data.value("user_id", "");
+  const std::string key = message.data.value("api_key_id", "");
+  if (user.empty() && key.empty()) return;
+  std::vector<std::shared_ptr<StreamSubscriber>> ended;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& s : subscribers_) {
+      StreamFilter f = s->filter();
+      if ((!user.empty() && f.user_id == user) || (!key.empty() && f.api_key_id == key)) ended.push_back(s);
+    }
+  }
+  if (ended.empty()) return;
+  const std::string why = message.data.value("reason", "credentials changed");
+  log::info("ending streams opened with changed credentials",
+            {{"count", ended.size()}, {"user", user}, {"api_key", key}, {"reason", why}});
+  for (auto& s : ended) {
+    count_disconnect("revoked");
+    s->revoke(why);
+  }
 }
 
 void StreamHub::watchdog(std::chrono::steady_clock::time_point now) {

@@ -60,6 +60,8 @@ struct StreamFilter {
   std::uint32_t topics = 0;                        // bits from stream_topic_bit
   std::vector<std::string> cameras;                // empty = every camera in scope
   std::optional<std::vector<std::string>> scope;   // the caller's cameras (nullopt = all)
+  std::string user_id;                             // whose credentials opened the stream
+  std::string api_key_id;                          // the API key that did ("" = not a key)
   bool matches(const bus::Message& m) const;
 };
 
@@ -73,6 +75,7 @@ class StreamSubscriber {
     std::uint64_t dropped = 0;  // entries lost to overflow since the previous take
     bool overflowed = false;    // kDisconnect: the queue overflowed; end the stream
     bool closed = false;        // the hub is stopping (or the subscriber was closed)
+    std::string revoked;        // non-empty: its credentials were revoked (why); end the stream
   };
   // Moves what is queued into `out` (cleared first). If nothing is queued (and not closed),
   // the next offer calls the waker.
@@ -84,6 +87,9 @@ class StreamSubscriber {
   StreamFilter filter() const;
   // Stops delivery; the connection sees `closed` at its next take.
   void close();
+  // Stops delivery because the credentials that opened the stream changed; the connection
+  // sees `closed` and `revoked` (= `why`) at its next take.
+  void revoke(std::string why);
   // For the write-stall watchdog.
   void write_started(std::chrono::steady_clock::time_point at);
   void write_finished();
@@ -112,6 +118,7 @@ class StreamSubscriber {
   bool waiting_ = false;               // guarded by mu_: the connection waits for a wake
   bool overflowed_ = false;            // guarded by mu_
   bool closed_ = false;                // guarded by mu_
+  std::string revoked_;                // guarded by mu_
   std::function<void()> wake_;         // guarded by mu_ (copied out to call)
   std::function<void()> abort_;        // guarded by mu_
   std::atomic<std::uint64_t> dropped_total_{0};
@@ -130,7 +137,8 @@ class StreamHub {
   StreamHub(const StreamHub&) = delete;
   StreamHub& operator=(const StreamHub&) = delete;
 
-  // Subscribes to the bus and starts the hub thread.
+  // Subscribes to the bus and starts the hub thread. Messages on bus::kAuth are not
+  // streamed: each ends the streams whose filter's user_id or api_key_id it names.
   Status start();
   // Closes every subscriber (their connections end) and joins the thread. Idempotent.
   void stop();
@@ -169,6 +177,7 @@ class StreamHub {
   void run();
   void fan_out(const bus::MessagePtr& message);
   void watchdog(std::chrono::steady_clock::time_point now);
+  void revoke_matching(const bus::Message& message);
   // Under mu_: the replay for `after_id` and whether it is truncated.
   std::vector<StreamEntryPtr> replay_locked(std::uint64_t after_id, const StreamFilter& filter, std::size_t limit,
                                             bool* truncated, bool* more) const;

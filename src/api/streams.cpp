@@ -166,6 +166,10 @@ class StreamSession : public StreamConnection {
                                           " messages were waiting for this client; reconnect with the last id "
                                           "seen to resume"}});
   }
+  std::string revoked_notice() {
+    return notice(clock_, {{"disconnected", "credentials revoked"},
+                           {"detail", batch_.revoked + "; sign in again (or use a valid key) to reconnect"}});
+  }
   std::string truncated_notice() {
     return notice(clock_, {{"replay", "truncated"},
                            {"detail", "some messages after the requested id are no longer held by the server; "
@@ -224,6 +228,12 @@ class SseSession final : public StreamSession {
       hub_.count_disconnect("slow_consumer");
       return false;
     }
+    if (!batch_.revoked.empty()) {
+      out.push_back(kData);
+      out.push_back(keep(revoked_notice()));
+      out.push_back(kEnd);
+      return false;
+    }
     if (batch_.closed) return false;
     if (out.empty() && now - last_sent_ >= heartbeat_) out.push_back(kHeartbeat);
     if (!out.empty()) last_sent_ = now;
@@ -266,6 +276,11 @@ class WsSession final : public StreamSession {
       out.push_back(keep(ws::frame(ws::Opcode::kText, overflow_notice())));
       out.push_back(keep(ws::close_frame(ws::kClosePolicyViolation, "too slow: message queue overflowed")));
       hub_.count_disconnect("slow_consumer");
+      return false;
+    }
+    if (!batch_.revoked.empty()) {
+      out.push_back(keep(ws::frame(ws::Opcode::kText, revoked_notice())));
+      out.push_back(keep(ws::close_frame(ws::kClosePolicyViolation, "credentials revoked")));
       return false;
     }
     if (batch_.closed) {
@@ -463,7 +478,11 @@ std::optional<Response> Api::stream_filter(const Request& req, StreamFilter& fil
   }
   filter.topics = bits;
   filter.cameras = std::move(cameras);
-  if (who != nullptr) filter.scope = who->cameras;
+  if (who != nullptr) {
+    filter.scope = who->cameras;
+    filter.user_id = who->user_id;
+    filter.api_key_id = who->api_key_id;
+  }
   return std::nullopt;
 }
 

@@ -8,6 +8,7 @@
 #include "api/security.h"
 #include "auth/auth_service.h"
 #include "auth/signing_keys.h"
+#include "bus/bus.h"
 #include "store/store.h"
 
 namespace argus::api {
@@ -19,6 +20,16 @@ using nlohmann::json;
 std::string user_agent(const Request& req) {
   const std::string* ua = req.header("user-agent");
   return ua != nullptr ? ua->substr(0, 256) : std::string();
+}
+
+// After a change to who may do what: the gatekeeper forgets what it cached, and streams
+// opened with the user's (or the key's) credentials end (the stream hub reads bus::kAuth).
+void credentials_changed(const ApiDeps& deps, const std::string& user_id, const std::string& api_key_id,
+                         const std::string& reason) {
+  deps.gate->invalidate();
+  if (deps.bus != nullptr) {
+    deps.bus->publish(bus::kAuth, "", {{"user_id", user_id}, {"api_key_id", api_key_id}, {"reason", reason}});
+  }
 }
 
 json time_or_null(UnixMillis t) { return t > 0 ? json(format_rfc3339(t)) : json(nullptr); }
@@ -267,7 +278,7 @@ void Api::add_user_routes() {
     if (!errors.empty()) return validation_problem(errors, req);
     auto tokens = deps_.auth->change_password(req.principal->user_id, current, next, req.client_ip(), user_agent(req));
     if (!tokens.ok()) return auth_problem(tokens.status(), req);
-    deps_.gate->invalidate();
+    credentials_changed(deps_, req.principal->user_id, "", "the password was changed");
     return Response::json(200, tokens_json(*tokens));
   });
 
@@ -316,7 +327,9 @@ void Api::add_user_routes() {
       audit(req, "user.update", id, "failed", {{"reason", u.status().message()}});
       return auth_problem(u.status(), req);
     }
-    deps_.gate->invalidate();
+    if (doc.contains("role") || doc.contains("cameras") || doc.contains("disabled")) {
+      credentials_changed(deps_, id, "", "the user's role, cameras or status changed");
+    }
     json fields = json::array();
     for (const auto& [k, _] : doc.items()) fields.push_back(k);
     audit(req, "user.update", id, "ok", {{"fields", fields}});
@@ -331,7 +344,7 @@ void Api::add_user_routes() {
       audit(req, "user.delete", id, "failed", {{"reason", s.message()}});
       return auth_problem(s, req);
     }
-    deps_.gate->invalidate();
+    credentials_changed(deps_, id, "", "the user was deleted");
     audit(req, "user.delete", id, "ok");
     return Response::empty(204);
   });
@@ -348,7 +361,7 @@ void Api::add_user_routes() {
       audit(req, "user.password_reset", id, "failed", {{"reason", s.message()}});
       return auth_problem(s, req);
     }
-    deps_.gate->invalidate();
+    credentials_changed(deps_, id, "", "the password was reset");
     audit(req, "user.password_reset", id, "ok");
     return Response::empty(204);
   });
@@ -424,7 +437,7 @@ void Api::add_user_routes() {
     if (!req.principal->can(Permission::users_admin)) owner = req.principal->user_id;
     Status s = deps_.auth->revoke_api_key(id, owner);
     if (!s.ok()) return status_problem(s, req);
-    deps_.gate->invalidate();
+    credentials_changed(deps_, "", id, "the API key was revoked");
     audit(req, "key.revoke", id, "ok");
     return Response::empty(204);
   });

@@ -40,6 +40,9 @@ inline constexpr std::string_view kCameras = "cameras";
 inline constexpr std::string_view kSystem = "system";
 inline constexpr std::string_view kJobs = "jobs";
 inline constexpr std::string_view kAlerts = "alerts";
+// Credentials changed: {"user_id", "api_key_id", "reason"} ("" = not about one). Internal:
+// never streamed to clients; the stream hub ends the streams those credentials opened.
+inline constexpr std::string_view kAuth = "auth";
 
 struct Message {
   std::uint64_t id = 0;  // increasing per bus, from BusOptions::first_id

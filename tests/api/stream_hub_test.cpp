@@ -232,6 +232,51 @@ TEST_F(StreamHubTest, LimitsSubscribersAndStops) {
   EXPECT_EQ(hub_->attach(f, std::nullopt, nullptr).status().code(), StatusCode::kUnavailable);
 }
 
+TEST_F(StreamHubTest, AuthMessagesEndTheStreamsOfThoseCredentialsAndAreNeverStreamed) {
+  auto opened_by = [&](std::string user, std::string key) {
+    StreamFilter f{kAllStreamTopics, {}, std::nullopt};
+    f.user_id = std::move(user);
+    f.api_key_id = std::move(key);
+    return std::move(hub_->attach(f, std::nullopt, nullptr)).value();
+  };
+  auto alice = opened_by("u-alice", "");
+  auto alice_key = opened_by("u-alice", "k-1");
+  auto bob_key = opened_by("u-bob", "k-2");
+  auto bob = opened_by("u-bob", "");
+  auto taken = [](StreamSubscriber& s) {
+    StreamSubscriber::Batch b;
+    s.take(b);
+    return b;
+  };
+
+  // Revoking Bob's key ends that stream only; the auth message reaches no one as data.
+  bus_->publish(bus::kAuth, "", {{"user_id", ""}, {"api_key_id", "k-2"}, {"reason", "the API key was revoked"}});
+  auto after = publish(bus::kSystem, "");  // the hub handles messages in order
+  StreamSubscriber::Batch b = taken(*bob_key);
+  EXPECT_TRUE(b.closed);
+  EXPECT_EQ(b.revoked, "the API key was revoked");
+  EXPECT_TRUE(b.entries.empty());
+  for (auto* s : {alice.get(), alice_key.get(), bob.get()}) {
+    b = taken(*s);
+    EXPECT_FALSE(b.closed);
+    EXPECT_TRUE(b.revoked.empty());
+    ASSERT_EQ(b.entries.size(), 1u);  // the system message, not the auth one
+    EXPECT_EQ(b.entries[0]->message->id, after);
+  }
+  EXPECT_TRUE(hub_->replay(0, StreamFilter{kAllStreamTopics, {}, std::nullopt}, 100).entries.size() == 1);
+
+  // A change to Alice (disabled, deleted, new password) ends her streams, keys included.
+  bus_->publish(bus::kAuth, "", {{"user_id", "u-alice"}, {"api_key_id", ""}, {"reason", "the user was deleted"}});
+  publish(bus::kSystem, "");
+  EXPECT_EQ(taken(*alice).revoked, "the user was deleted");
+  EXPECT_EQ(taken(*alice_key).revoked, "the user was deleted");
+  b = taken(*bob);
+  EXPECT_FALSE(b.closed);
+  EXPECT_EQ(b.entries.size(), 1u);
+  EXPECT_NE(registry_.expose().find("argus_stream_disconnects_total{reason=\"revoked\"} 3"), std::string::npos)
+      << registry_.expose();
+}
+
 TEST_F(StreamHubTest, WatchdogAbortsAStuckWrite) {
   StreamsConfig c;
   c.write_timeout_ms = 1000;

@@ -201,6 +201,46 @@ class StreamTest(unittest.TestCase):
         w.send_json({"op": "subscribe", "topics": ["alerts", "system"]})
         self.assertIn(w.recv()["op"], ("subscribed", "error"))
 
+    def test_revoked_credentials_end_their_streams(self):
+        s = self.server
+        # A key: revoking it ends the SSE stream it opened, with a last system event saying why.
+        status, _, key = s.json("POST", "/api/v1/keys", {"name": "dashboard", "permissions": ["streams:read"]})
+        self.assertEqual(status, 201, key)
+        by_key = self.sse("?topics=system", token=key["key"])
+        self.assertEqual(by_key.status, 200)
+        admin_stream = self.sse("?topics=system")
+        # A user: disabling them ends their WebSocket with 1008, and their SSE stream too.
+        body = {"username": "streamer", "password": VIEWER_PW, "role": "viewer"}
+        status, _, user = s.json("POST", "/api/v1/users", body)
+        self.assertEqual(status, 201, user)
+        _, _, tokens = s.json("POST", "/api/v1/auth/login", {"username": "streamer", "password": VIEWER_PW},
+                              auth=False)
+        w = self.ws(token=tokens["access_token"])
+        self.assertEqual(w.subscribe(topics=["system"])["op"], "subscribed")
+        mid = self.publish({"before": "revocation"})
+        self.assertEqual(by_key.next_event()[0], mid)
+        self.assertEqual(w.recv_until(lambda m: m.get("id") == mid)["id"], mid)
+
+        self.assertEqual(s.request("DELETE", f"/api/v1/keys/{key['id']}")[0], 204)
+        _, last = by_key.next_event()
+        self.assertEqual(last["topic"], "system")
+        self.assertEqual(last["data"]["disconnected"], "credentials revoked")
+        self.assertIn("the API key was revoked", last["data"]["detail"])
+        self.assertIsNone(by_key.next_event(timeout=5))  # the server ended the stream
+        self.assertEqual(s.request("GET", "/api/v1/events/stream?topics=system", token=key["key"])[0], 401)
+
+        status, _, doc = s.json("PATCH", f"/api/v1/users/{user['id']}", {"disabled": True})
+        self.assertEqual(status, 200, doc)
+        notice = w.recv_until(lambda m: m.get("topic") == "system" and "disconnected" in m.get("data", {}))
+        self.assertIn("status changed", notice["data"]["detail"])
+        self.assertEqual(w.expect_close(), 1008)
+
+        # Streams opened by anyone else go on.
+        mid = self.publish({"after": "revocation"})
+        seen = [admin_stream.next_event() for _ in range(2)]
+        self.assertEqual([event_id for event_id, _ in seen][-1], mid)
+        self.assertFalse(any("disconnected" in data["data"] for _, data in seen))
+
     # --- SSE ---
 
     def sse(self, query="", token=None, headers=None):
