@@ -27,6 +27,7 @@ Api::Api(ApiDeps deps)
   add_user_routes();
   add_stream_routes();
   add_job_routes();
+  add_video_routes();
   add_alert_routes();
   add_notification_routes();
   add_dlq_routes();

@@ -67,6 +67,7 @@ class FrameIngress {
 
 class Gatekeeper;
 class StreamHub;
+class Uploads;
 struct StreamFilter;
 
 struct ApiDeps {
@@ -92,6 +93,11 @@ struct ApiDeps {
   alerts::Engine* alert_engine = nullptr;  // optional: told to reload when rules change
   // optional: channel test-sends and dead-letter requeues answer 503 without
   alerts::DeliveryService* notifications = nullptr;
+  // optional: the video list and resumable uploads (/api/v1/videos, /api/v1/uploads)
+  // answer 503 without. Analyze jobs read their files from here.
+  std::string videos_dir;
+  std::int64_t max_upload_bytes = 16LL << 30;  // one video
+  std::size_t upload_chunk_bytes = 1 << 20;    // the request body limit: the largest chunk
 };
 
 class Api {
@@ -128,6 +134,7 @@ class Api {
   void add_alert_routes();
   void add_notification_routes();  // notifications.cpp
   void add_dlq_routes();           // dlq.cpp
+  void add_video_routes();         // videos.cpp
   Response route(Request& req);
   // Appends an audit line for `req`'s caller (outcome "ok", "denied" or "failed").
   void audit(const Request& req, const std::string& action, const std::string& target, const std::string& outcome,
@@ -148,6 +155,7 @@ class Api {
   UnixMillis started_at_;
   std::unique_ptr<CamerasCache> cache_;
   std::shared_ptr<StatsState> stats_;  // shared_ptr: complete only in system_stats.cpp
+  std::shared_ptr<Uploads> uploads_;   // null without deps_.videos_dir
 };
 
 }  // namespace argus::api

@@ -224,6 +224,8 @@ std::string_view status_reason(int status) {
       return "Service Unavailable";
     case 504:
       return "Gateway Timeout";
+    case 507:
+      return "Insufficient Storage";
     default:
       return "Unknown";
   }

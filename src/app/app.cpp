@@ -508,6 +508,8 @@ Result<std::unique_ptr<App>> App::create(Config config) {
   deps.jobs = parts->jobs.get();
   deps.alert_engine = parts->alert_engine.get();
   deps.notifications = parts->notifications.get();
+  deps.videos_dir = c.data_dir + "/videos";  // where analyze jobs read (jobs_wiring.cpp)
+  deps.upload_chunk_bytes = c.server.max_body_bytes;
   // The stats route's sections for parts the api does not know about.
   deps.extra_stats = [raw = parts.get()] {
     nlohmann::json doc = nlohmann::json::object();

@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
@@ -434,6 +436,104 @@ int run_jobs_submit(const JobsOptions& o, const Environment& env) {
   return print_job_result(r, final_doc, code);
 }
 
+// ---------------------------------------------------------------- videos
+
+struct VideosOptions {
+  Common c;
+  std::string path;
+  std::string name;
+  bool analyze = false;
+  double fps = 0;
+  bool wait = false;
+  double timeout = 0;
+  int limit = 0;
+};
+
+int run_videos_list(const VideosOptions& o, const Environment& env) {
+  Runner r(o.c, env);
+  if (!r.open()) return r.code();
+  std::string path = "/api/v1/videos";
+  if (o.limit > 0) path += "?limit=" + std::to_string(o.limit);
+  Runner::Page page;
+  page.reply = r.call("GET", path);
+  if (!page.reply.ok()) return page.reply.code;
+  if (page.reply.doc.contains("items")) page.items = page.reply.doc["items"];
+  return r.print_list(page, {{"FILE", "/file"}, {"SIZE", "/size"}, {"MODIFIED", "/modified"}});
+}
+
+// Sends a file through a resumable upload (POST /api/v1/uploads, then PUT chunks); a 409
+// (a retried chunk that had arrived, another client) resumes from the server's offset.
+int run_videos_upload(const VideosOptions& o, const Environment& env) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(o.path, ec);
+  if (ec) return fail(env, Status::not_found("cannot read " + o.path + ": " + ec.message()));
+  std::ifstream in(o.path, std::ios::binary);
+  if (!in) return fail(env, Status::not_found("cannot open " + o.path));
+  const std::string name = o.name.empty() ? std::filesystem::path(o.path).filename().string() : o.name;
+  Runner r(o.c, env);
+  if (!r.open()) return r.code();
+  Reply up = r.call("POST", "/api/v1/uploads", {{"name", name}, {"size", size}});
+  if (!up.ok()) return up.code;
+  const std::string id = field(up.doc, "/id");
+  const auto chunk = std::max<std::size_t>(up.doc.value("chunk_bytes", std::size_t{1} << 20), 1);
+  const bool bar = env.err_terminal;
+  std::int64_t offset = 0;
+  int resyncs = 0;
+  std::string buffer(chunk, '\0');
+  json done = up.doc;
+  while (offset < static_cast<std::int64_t>(size)) {
+    if (r.interrupted()) {
+      if (bar) r.err() << "\n";
+      r.note("argus: upload " + id + " stopped at byte " + std::to_string(offset) + "; it is kept for a day");
+      return kExitFailed;
+    }
+    in.clear();
+    in.seekg(offset);
+    in.read(buffer.data(), static_cast<std::streamsize>(chunk));
+    const auto n = static_cast<std::size_t>(in.gcount());
+    if (n == 0) return fail(env, Status::io_error("cannot read " + o.path + " at byte " + std::to_string(offset)));
+    const std::string path = "/api/v1/uploads/" + url_encode(id) + "?offset=" + std::to_string(offset);
+    Reply put = r.call_bytes("PUT", path, buffer.substr(0, n), "application/octet-stream", true);
+    if (put.status == 409 && put.http.header("upload-offset") != nullptr && ++resyncs <= 5) {
+      offset = std::stoll(*put.http.header("upload-offset"));
+      continue;
+    }
+    if (!put.ok()) {
+      if (bar) r.err() << "\n";
+      r.report("PUT", path, put);
+      return put.code;
+    }
+    offset = put.doc.value("received", offset + static_cast<std::int64_t>(n));
+    done = put.doc;
+    const int percent = size == 0 ? 100 : static_cast<int>(offset * 100 / static_cast<std::int64_t>(size));
+    if (bar) r.err() << "\r" << name << " " << progress_bar(percent, 30) << "\x1b[K" << std::flush;
+  }
+  if (bar) r.err() << "\n";
+  const std::string file = field(done, "/file");
+  if (!o.analyze) {
+    if (r.json_output()) return r.print_doc(done);
+    r.out() << file << "\n";
+    r.note("uploaded " + std::to_string(size) + " bytes as " + file + "; analyze it with: argus jobs submit analyze -p file=" +
+           file);
+    return kExitOk;
+  }
+  json params{{"file", file}};
+  if (o.fps > 0) params["fps"] = o.fps;
+  Reply job = r.call("POST", "/api/v1/jobs", {{"kind", "analyze"}, {"params", params}});
+  if (!job.ok()) return job.code;
+  const std::string job_id = field(job.doc, "/id");
+  if (!o.wait) {
+    if (r.json_output()) return r.print_doc(job.doc);
+    r.out() << job_id << "\n";
+    r.note("uploaded " + file + "; analysis queued as job " + job_id + ": argus jobs wait " + job_id);
+    return kExitOk;
+  }
+  if (env.catch_interrupts) env.catch_interrupts();
+  json final_doc = job.doc;
+  int code = wait_job(r, job_id, o.timeout, &final_doc);
+  return print_job_result(r, final_doc, code);
+}
+
 int run_jobs_list(const JobsOptions& o, const Environment& env) {
   Runner r(o.c, env);
   if (!r.open()) return r.code();
@@ -594,6 +694,32 @@ Examples:
     cancel->add_option("id", o->id, "The job id")->required();
     cancel->footer("Examples:\n  argus jobs cancel 01HV...");
     on_run(cancel, o, exit_code, env, run_jobs_cancel);
+  }
+  {
+    auto o = std::make_shared<VideosOptions>();
+    CLI::App* videos = cli.add_subcommand("videos", "Videos for analysis: list them, upload one");
+    videos->require_subcommand(1);
+    CLI::App* list = videos->add_subcommand("list", "List the videos analyze jobs can read");
+    add_connection_options(list, o->c);
+    list->add_option("--limit", o->limit, "At most this many (server default 1000, at most 500 per call)")
+        ->check(CLI::PositiveNumber);
+    list->footer("Examples:\n  argus videos list\n  argus videos list --json | jq -r '.[].file'");
+    on_run(list, o, exit_code, env, run_videos_list);
+
+    CLI::App* upload = videos->add_subcommand("upload", "Upload a video file in resumable chunks");
+    add_connection_options(upload, o->c);
+    upload->add_option("file", o->path, "The video file to send")->required();
+    upload->add_option("--name", o->name, "The name to store it under (default: the file's name)");
+    upload->add_flag("--analyze", o->analyze, "Queue an analyze job for it once uploaded");
+    upload->add_option("--fps", o->fps, "With --analyze: frames per second to analyze")->check(CLI::PositiveNumber);
+    upload->add_flag("--wait", o->wait, "With --analyze: wait for the job (exit 1 unless it succeeds)");
+    upload->add_option("--timeout", o->timeout, "With --wait: give up after SECONDS");
+    upload->footer(R"(Prints the stored path (videos/uploads/NAME, relative to the videos directory);
+with --analyze the job id, and with --wait the finished job. A progress bar on a terminal.
+Examples:
+  argus videos upload lobby.mp4
+  argus videos upload lobby.mp4 --analyze --fps 5 --wait --json | jq .result)");
+    on_run(upload, o, exit_code, env, run_videos_upload);
   }
   {
     auto o = std::make_shared<MaintenanceOptions>();

@@ -83,14 +83,22 @@ bool Runner::open() {
 
 Reply Runner::call(const std::string& method, const std::string& path, const json& body, bool quiet,
                    const RequestOptions& options, const std::string& content_type) {
-  Reply reply;
   std::string payload;
   std::string ct = content_type;
   if (!body.is_null()) {
     payload = body.dump(-1, ' ', false, json::error_handler_t::replace);
     if (ct.empty()) ct = "application/json";
   }
-  auto r = session_->request(method, path, payload, ct, options);
+  return answer(method, path, session_->request(method, path, payload, ct, options), quiet);
+}
+
+Reply Runner::call_bytes(const std::string& method, const std::string& path, const std::string& bytes,
+                         const std::string& content_type, bool quiet) {
+  return answer(method, path, session_->request(method, path, bytes, content_type), quiet);
+}
+
+Reply Runner::answer(const std::string& method, const std::string& path, Result<HttpResult> r, bool quiet) {
+  Reply reply;
   if (!r.ok()) {
     reply.code = exit_code_for(r.status());
     reply.error = r.status().message();

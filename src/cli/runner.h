@@ -67,6 +67,10 @@ class Runner {
   Reply call(const std::string& method, const std::string& path, const nlohmann::json& body = nullptr,
              bool quiet = false, const RequestOptions& options = {}, const std::string& content_type = "");
 
+  // call() with a body of raw bytes (an upload chunk) instead of JSON.
+  Reply call_bytes(const std::string& method, const std::string& path, const std::string& bytes,
+                   const std::string& content_type, bool quiet = false);
+
   // Prints what call() prints for a failed reply (it does nothing for an ok one).
   void report(const std::string& method, const std::string& path, const Reply& reply);
 
@@ -108,6 +112,7 @@ class Runner {
   Style style_;
   std::optional<Session> session_;
   int code_ = kExitOk;
+  Reply answer(const std::string& method, const std::string& path, Result<HttpResult> r, bool quiet);
 };
 
 // Reads a password from --password-file, --password-stdin or the terminal (asked twice

@@ -483,6 +483,36 @@ class CliTailReconnects(CliBase):
         self.assertGreater(int(counted[0]["id"]), int(first["id"]))
 
 
+class CliVideos(CliBase):
+    """argus videos upload sends a clip in chunks (a 64 KiB body limit makes many) and can
+    queue and wait for its analysis; argus videos list shows it."""
+
+    server_args = ("--set", "server.max_body_bytes=64k")
+
+    def test_upload_list_and_analyze(self):
+        from test_jobs import make_clip
+        clip = os.path.join(self.dir, "front door.avi")
+        make_clip(clip, seconds=2)
+        size = os.path.getsize(clip)
+        self.assertGreater(size, 3 * 64 * 1024)
+        # A name with a space is not a plain file name: the server's detail says why.
+        r = self.cli("videos", "upload", clip, code=1)
+        self.assertIn("plain video file name", r.stderr)
+        r = self.cli("videos", "upload", clip, "--name", "front-door.avi")
+        self.assertEqual(r.stdout.strip(), "uploads/front-door.avi")
+        self.assertIn(f"uploaded {size} bytes", r.stderr)
+        job = self.cli_json("videos", "upload", clip, "--name", "front-door.avi", "--analyze", "--fps", "5", "--wait")
+        self.assertEqual(job["state"], "succeeded", job)
+        self.assertEqual(job["params"], {"file": "uploads/front-door-2.avi", "fps": 5})
+        self.assertEqual(job["result"]["frames"], 20)  # the clip's frames (10 fps, 2 s)
+        listed = {v["file"]: v["size"] for v in self.cli_json("videos", "list")}
+        self.assertEqual(listed, {"uploads/front-door.avi": size, "uploads/front-door-2.avi": size})
+        rows = self.cli("videos", "list").stdout.splitlines()
+        self.assertEqual([row.split("\t")[0] for row in rows], ["uploads/front-door-2.avi", "uploads/front-door.avi"])
+        r = self.cli("videos", "upload", os.path.join(self.dir, "missing.mp4"), code=1)
+        self.assertIn("missing.mp4", r.stderr)
+
+
 class CliWithPipeline(CliBase):
     """Real events: frames pushed to a camera run through the ONNX test model."""
 
