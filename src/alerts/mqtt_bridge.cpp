@@ -721,7 +721,7 @@ struct MqttBridge::State {
       if (conn == Conn::kUp && now() >= next_stats) enqueue_stats();
       end_sweep();
       network(std::chrono::milliseconds(down ? 0 : 50));
-      backlog_size = backlog.size();
+      backlog_size = backlog.size() + inflight.size();  // not yet acknowledged by the broker
     }
     shutdown();
   }

@@ -59,7 +59,7 @@ struct MqttBridgeOptions {
 
 struct MqttBridgeStats {
   bool connected = false;
-  std::size_t backlog = 0;       // messages waiting for the broker
+  std::size_t backlog = 0;       // messages the broker has not acknowledged yet (queued or in flight)
   std::uint64_t published = 0;   // acknowledged by the broker (QoS 1) or written (QoS 0)
   std::uint64_t dropped = 0;     // lost to a full backlog or a full bus queue
   std::uint64_t reconnects = 0;  // connections made after the first

@@ -699,6 +699,10 @@ Examples:
     auto o = std::make_shared<VideosOptions>();
     CLI::App* videos = cli.add_subcommand("videos", "Videos for analysis: list them, upload one");
     videos->require_subcommand(1);
+    videos->footer(R"(Examples:
+  argus videos list
+  argus videos upload lobby.mp4
+  argus videos upload lobby.mp4 --analyze --fps 5 --wait)");
     CLI::App* list = videos->add_subcommand("list", "List the videos analyze jobs can read");
     add_connection_options(list, o->c);
     list->add_option("--limit", o->limit, "At most this many (server default 1000, at most 500 per call)")
