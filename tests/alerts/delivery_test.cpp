@@ -8,7 +8,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <thread>
 
 #include "alerts/channels.h"
@@ -22,15 +21,6 @@ namespace {
 
 using nlohmann::json;
 using testing_support::HttpReceiver;
-
-class ManualClock final : public Clock {
- public:
-  UnixMillis now_ms() const override { return now_.load(); }
-  void advance(std::int64_t ms) { now_ += ms; }
-
- private:
-  std::atomic<UnixMillis> now_{1'700'000'000'000};
-};
 
 // --- backoff ---
 
@@ -66,7 +56,7 @@ TEST(BackoffTest, FullJitterStaysWithinZeroAndTheCeilingAndSpreadsOverIt) {
 // --- circuit breaker ---
 
 TEST(CircuitBreakerTest, OpensAfterThresholdFailuresThenAllowsOneTrialAfterTheCooldown) {
-  ManualClock clock;
+  argus::testing::ManualClock clock;
   CircuitBreaker b(3, 10'000);
   UnixMillis retry_at = 0;
   EXPECT_TRUE(b.allow(clock.now_ms(), &retry_at));

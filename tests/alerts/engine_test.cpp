@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <mutex>
 #include <optional>
 
@@ -20,15 +19,7 @@ namespace {
 
 using nlohmann::json;
 
-class ManualClock final : public Clock {
- public:
-  UnixMillis now_ms() const override { return now_.load(); }
-  void set(UnixMillis t) { now_ = t; }
-  void advance_s(std::int64_t s) { now_ += s * 1000; }
-
- private:
-  std::atomic<UnixMillis> now_{1'795'867'200'000};  // 2026-11-28T12:00:00Z, a Saturday
-};
+constexpr UnixMillis kStart = 1'795'867'200'000;  // 2026-11-28T12:00:00Z, a Saturday
 
 // Records what the engine hands to delivery (the real delivery service is another module's).
 class RecordingSink final : public NotificationSink {
@@ -114,7 +105,7 @@ class EngineTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  ManualClock clock_;
+  argus::testing::ManualClock clock_{kStart};
   metrics::Registry metrics_;
   RecordingSink sink_;
   std::unique_ptr<Store> store_;

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 
@@ -12,15 +11,6 @@ namespace argus::api {
 namespace {
 
 namespace fs = std::filesystem;
-
-class StepClock final : public Clock {
- public:
-  UnixMillis now_ms() const override { return now_.load(); }
-  void advance(std::int64_t ms) { now_ += ms; }
-
- private:
-  std::atomic<UnixMillis> now_{1'700'000'000'000};
-};
 
 TEST(UploadsTest, NamesArePlainVideoFileNames) {
   for (const char* ok : {"lobby.mp4", "Door_2.MKV", "a.b-c.webm", "x.avi"}) EXPECT_TRUE(is_video_file_name(ok)) << ok;
@@ -33,7 +23,7 @@ TEST(UploadsTest, NamesArePlainVideoFileNames) {
 
 TEST(UploadsTest, AppendsInOrderCompletesIntoPlaceAndListsIt) {
   argus::testing::TempDir dir;
-  StepClock clock;
+  argus::testing::ManualClock clock;
   Uploads uploads(dir.path(), 100, &clock);
   auto u = uploads.create("clip.mp4", 6, "u1");
   ASSERT_TRUE(u.ok()) << u.status().to_string();
@@ -57,7 +47,7 @@ TEST(UploadsTest, AppendsInOrderCompletesIntoPlaceAndListsIt) {
 
 TEST(UploadsTest, AbandonedUploadsAreDeletedADayLaterByTheNextCreate) {
   argus::testing::TempDir dir;
-  StepClock clock;
+  argus::testing::ManualClock clock;
   Uploads uploads(dir.path(), 1000, &clock);
   auto old = uploads.create("old.mp4", 10, "u1");
   ASSERT_TRUE(uploads.append(old->id, 0, "12345").ok());

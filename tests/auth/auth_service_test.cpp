@@ -22,7 +22,7 @@
 namespace argus::auth {
 namespace {
 
-using testing_support::ManualClock;
+using argus::testing::ManualClock;
 
 constexpr std::string_view kPassword = "correct horse battery";
 constexpr std::string_view kOtherPassword = "staple tuna elephant";

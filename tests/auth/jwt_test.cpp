@@ -15,7 +15,7 @@ namespace argus::auth {
 namespace {
 
 using nlohmann::json;
-using testing_support::ManualClock;
+using argus::testing::ManualClock;
 using testing_support::unsigned_part;
 
 std::string hmac_sha256(const std::string& key, const std::string& data) {

@@ -14,7 +14,7 @@
 namespace argus::auth {
 namespace {
 
-using testing_support::ManualClock;
+using argus::testing::ManualClock;
 
 unsigned file_mode(const std::filesystem::path& p) {
   struct stat st {};

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "metrics/metrics.h"
+#include "testing/testing.h"
 
 namespace argus::bus {
 namespace {
@@ -38,16 +39,13 @@ TEST(MemoryBus, DeliversEnvelopeSerializedOnce) {
 TEST(MemoryBus, IdsContinueAcrossRestartsByDefault) {
   // Without first_id, ids start from the clock (ms x 1000): a later process starts above
   // an earlier one, so a stream client's old id reads as older than anything new.
-  struct FixedClock final : Clock {
-    UnixMillis now = 1'700'000'000'000;
-    UnixMillis now_ms() const override { return now; }
-  } clock;
+  testing::ManualClock clock(1'700'000'000'000);
   BusOptions o;
   o.clock = &clock;
   auto first = std::move(open_bus(o)).value();
   auto a = first->publish(kSystem, "", 1);
   EXPECT_EQ(a->id, 1'700'000'000'000'000u);
-  clock.now += 1;
+  clock.advance(1);
   auto second = std::move(open_bus(o)).value();
   EXPECT_GT(second->publish(kSystem, "", 1)->id, a->id);
 }

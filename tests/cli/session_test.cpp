@@ -14,15 +14,6 @@ namespace {
 
 using testing::FakeAuthServer;
 
-class ManualClock final : public Clock {
- public:
-  UnixMillis now_ms() const override { return now_.load(); }
-  void advance_ms(std::int64_t ms) { now_ += ms; }
-
- private:
-  std::atomic<UnixMillis> now_{1'700'000'000'000};
-};
-
 // A real HttpServer playing the sign-in endpoints, and a credentials file in a temp dir.
 class SessionTest : public ::testing::Test {
  protected:
@@ -63,7 +54,7 @@ class SessionTest : public ::testing::Test {
   FakeAuthServer server_;
   argus::testing::TempDir dir_;
   CredentialStore store_{dir_.file("credentials.json")};
-  ManualClock clock_;
+  argus::testing::ManualClock clock_;
 };
 
 TEST_F(SessionTest, CredentialOrderIsFlagThenEnvironmentThenStored) {
@@ -100,7 +91,7 @@ TEST_F(SessionTest, AFreshAccessTokenIsUsedWithoutRefreshing) {
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(server_.refreshes(), 0);
 
-  clock_.advance_ms(2'000);  // now within 30 s of expiry
+  clock_.advance(2'000);  // now within 30 s of expiry
   r = s.request("GET", "/api/v1/system/info");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 200);

@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -18,15 +17,6 @@
 #include "testing/testing.h"
 
 namespace argus::jobs::testing_support {
-
-class ManualClock final : public Clock {
- public:
-  UnixMillis now_ms() const override { return now_.load(); }
-  void advance(std::int64_t ms) { now_ += ms; }
-
- private:
-  std::atomic<UnixMillis> now_{1'700'000'000'000};
-};
 
 // Holds runners until released; counts the runners that started.
 class Gate {
@@ -71,7 +61,7 @@ class JobsTest : public ::testing::Test {
   void drain();
 
   testing::TempDir dir_;
-  ManualClock clock_;
+  testing::ManualClock clock_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<bus::EventBus> bus_;
   std::unique_ptr<bus::Subscription> sub_;

@@ -16,15 +16,6 @@
 namespace argus {
 namespace {
 
-class ManualClock final : public Clock {
- public:
-  UnixMillis now_ms() const override { return now_.load(); }
-  void advance(std::int64_t ms) { now_ += ms; }
-
- private:
-  std::atomic<UnixMillis> now_{1'700'000'000'000};
-};
-
 // A plain sqlite3 connection for poking at the file behind the store's back.
 class RawDb {
  public:
@@ -140,7 +131,7 @@ class AccessStoreTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  ManualClock clock_;
+  argus::testing::ManualClock clock_;
   std::unique_ptr<Store> store_;
 };
 

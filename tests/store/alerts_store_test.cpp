@@ -1,7 +1,6 @@
 // Tests of the alert_rules and alerts tables of the SQLite Store against real database files.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <string>
 
 #include "store/store.h"
@@ -9,15 +8,6 @@
 
 namespace argus {
 namespace {
-
-class StepClock final : public Clock {
- public:
-  UnixMillis now_ms() const override { return now_.load(); }
-  void advance(std::int64_t ms) { now_ += ms; }
-
- private:
-  std::atomic<UnixMillis> now_{1'700'000'000'000};
-};
 
 AlertRecord alert(const std::string& id, const std::string& camera, UnixMillis started,
                   const std::string& state = "firing") {
@@ -50,7 +40,7 @@ class AlertsStoreTest : public ::testing::Test {
     store_ = std::move(s).value();
   }
   testing::TempDir dir_;
-  StepClock clock_;
+  argus::testing::ManualClock clock_;
   std::unique_ptr<Store> store_;
 };
 

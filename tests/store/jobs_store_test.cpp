@@ -1,7 +1,6 @@
 // Tests of the jobs table and maintenance of the SQLite Store against real database files.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <set>
 #include <string>
 
@@ -10,15 +9,6 @@
 
 namespace argus {
 namespace {
-
-class StepClock final : public Clock {
- public:
-  UnixMillis now_ms() const override { return now_.load(); }
-  void advance(std::int64_t ms) { now_ += ms; }
-
- private:
-  std::atomic<UnixMillis> now_{1'700'000'000'000};
-};
 
 JobRecord job(const std::string& id, const std::string& kind, const std::string& state = "queued") {
   JobRecord j;
@@ -42,7 +32,7 @@ class JobsStoreTest : public ::testing::Test {
     store_ = std::move(s).value();
   }
   testing::TempDir dir_;
-  StepClock clock_;
+  argus::testing::ManualClock clock_;
   std::unique_ptr<Store> store_;
 };
 

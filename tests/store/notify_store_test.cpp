@@ -1,7 +1,6 @@
 // Notification channels and dead letters in the SQLite Store, against real database files.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <string>
 
 #include "store/store.h"
@@ -9,15 +8,6 @@
 
 namespace argus {
 namespace {
-
-class NotifyClock final : public Clock {
- public:
-  UnixMillis now_ms() const override { return now_.load(); }
-  void advance(std::int64_t ms) { now_ += ms; }
-
- private:
-  std::atomic<UnixMillis> now_{1'700'000'000'000};
-};
 
 NotificationChannelRecord channel(const std::string& id) {
   NotificationChannelRecord c;
@@ -52,7 +42,7 @@ class NotifyStoreTest : public ::testing::Test {
     store_ = std::move(s).value();
   }
   testing::TempDir dir_;
-  NotifyClock clock_;
+  argus::testing::ManualClock clock_;
   std::unique_ptr<Store> store_;
 };
 

@@ -5,7 +5,6 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <atomic>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -25,11 +24,6 @@ constexpr UnixMillis kHour = 3'600'000;
 constexpr UnixMillis kDay = 86'400'000;
 // A UTC midnight, for day buckets.
 constexpr UnixMillis kDay0 = 1'699'920'000'000;  // 2023-11-14T00:00:00Z
-
-class FixedClock final : public Clock {
- public:
-  UnixMillis now_ms() const override { return kT0; }
-};
 
 std::int64_t count_rows(const std::string& db_path, const std::string& sql) {
   sqlite3* db = nullptr;
@@ -103,7 +97,7 @@ class QueryTest : public ::testing::Test {
   }
 
   argus::testing::TempDir dir_;
-  FixedClock clock_;
+  argus::testing::ManualClock clock_{kT0};  // never moved
   std::unique_ptr<Store> store_;
 };
 

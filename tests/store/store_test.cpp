@@ -27,15 +27,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class ManualClock final : public Clock {
- public:
-  UnixMillis now_ms() const override { return now_.load(); }
-  void advance(std::int64_t ms) { now_ += ms; }
-
- private:
-  std::atomic<UnixMillis> now_{1'700'000'000'000};
-};
-
 // A plain sqlite3 connection for poking at the file behind the store's back.
 class RawDb {
  public:
@@ -131,7 +122,7 @@ class StoreTest : public ::testing::Test {
   }
 
   argus::testing::TempDir dir_;
-  ManualClock clock_;
+  argus::testing::ManualClock clock_;
 };
 
 TEST_F(StoreTest, CreateGetListUpdateDeleteRoundTripKeepsEveryField) {
