@@ -351,7 +351,9 @@ TEST_F(MqttBridgeTest, DiscoveryFollowsCameraChangesAndDeletion) {
   ASSERT_TRUE(rec.wait_for("homeassistant/sensor/argus_back/status/config", ""));
   ASSERT_TRUE(rec.wait_for("argus/back/status", ""));
 
-  // A new subscriber finds nothing retained about `back`, and `front` still there.
+  // A new subscriber finds nothing retained about `back`, and `front` still there (once the
+  // broker has acknowledged everything the bridge sent).
+  ASSERT_TRUE(wait_stats([](const MqttBridgeStats& s) { return s.connected && s.backlog == 0; }));
   testing::MqttRecorder late(broker_.port());
   ASSERT_TRUE(late.start());
   std::size_t front = 0;
@@ -381,6 +383,7 @@ TEST_F(MqttBridgeTest, StaleDiscoveryConfigsAreRemovedOnConnect) {
   testing::MqttRecorder rec(broker_.port());
   ASSERT_TRUE(rec.start());
   ASSERT_TRUE(rec.wait_for(ghost, ""));
+  ASSERT_TRUE(wait_stats([](const MqttBridgeStats& s) { return s.connected && s.backlog == 0; }));
   // A subscriber arriving now: the stale config is gone, the others and ours are there.
   testing::MqttRecorder late(broker_.port());
   ASSERT_TRUE(late.start());
