@@ -4,7 +4,6 @@
 // Permissions: reading needs system:read (viewers see what failed); requeueing needs
 // alerts:write (an operator who can test a channel can send its failures again); deleting
 // needs system:admin (it destroys the only copy).
-#include <charconv>
 
 #include "alerts/delivery.h"
 #include "api/api.h"
@@ -33,9 +32,8 @@ json letter_to_json(const DeadLetterRecord& d) {
 }
 
 std::optional<std::int64_t> parse_id(const std::string& text) {
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || v < 1) return std::nullopt;
+  auto v = parse_integer<std::int64_t>(text);
+  if (!v || *v < 1) return std::nullopt;
   return v;
 }
 

@@ -1,9 +1,11 @@
 // Reading JSON request bodies and query parameters the same way in every handler.
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -17,6 +19,16 @@ namespace argus::api {
 // `allowed_types` are accepted media types in addition to application/json.
 std::optional<Response> parse_json_body(const Request& req, nlohmann::json& out,
                                         std::initializer_list<std::string_view> extra_types = {});
+
+// A decimal integer that is the whole of `text` (no sign for unsigned T, no spaces, no
+// trailing characters); nullopt otherwise or when it does not fit T.
+template <typename T>
+std::optional<T> parse_integer(std::string_view text) {
+  T v{};
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+  return v;
+}
 
 // Paging parameters common to every collection: `limit` (default 50, at most 500; a
 // larger value is lowered to 500) and the opaque `cursor`.

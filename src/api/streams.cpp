@@ -5,7 +5,6 @@
 // the bus serialized once). Notices from the server about the stream itself (dropped
 // messages, truncated replay) are envelopes on the `system` topic without an id, so they
 // never move a client's resume point.
-#include <charconv>
 #include <deque>
 
 #include "api/api.h"
@@ -107,12 +106,7 @@ std::optional<std::vector<std::string>> csv_param(const Request& req, std::strin
   return out;
 }
 
-std::optional<std::uint64_t> parse_id(std::string_view text) {
-  std::uint64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
-  return v;
-}
+std::optional<std::uint64_t> parse_id(std::string_view text) { return parse_integer<std::uint64_t>(text); }
 
 std::string notice(const Clock& clock, nlohmann::json data) {
   nlohmann::json j{{"topic", "system"}, {"time", format_rfc3339(clock.now_ms())}, {"data", std::move(data)}};

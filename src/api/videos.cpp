@@ -1,7 +1,6 @@
 // Videos for analyze jobs: GET /api/v1/videos lists the videos directory; resumable
 // uploads at /api/v1/uploads put a file there in chunks of at most the request body limit
 // (api/uploads.h).
-#include <charconv>
 
 #include "api/api.h"
 #include "api/json_body.h"
@@ -30,10 +29,9 @@ json upload_json(const UploadInfo& u, std::size_t chunk_bytes) {
 }
 
 std::optional<std::int64_t> parse_offset(const std::optional<std::string>& text) {
-  if (!text || text->empty()) return std::nullopt;
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
-  if (ec != std::errc() || p != text->data() + text->size() || v < 0) return std::nullopt;
+  if (!text) return std::nullopt;
+  auto v = parse_integer<std::int64_t>(*text);
+  if (!v || *v < 0) return std::nullopt;
   return v;
 }
 
